@@ -1,0 +1,60 @@
+//! The tinyae model file: what is stored, how it is framed, and how it is checked.
+//!
+//! A model file is `body ‖ crc32(body)` (CRC-32/ISO-HDLC, little-endian). The body is a postcard
+//! encoding of the `ModelFile` struct: magic `TNAE`, format version, dimensions, LeakyReLU slope, then
+//! either float or int8 parameters. Tensors are byte strings borrowed from the file, so loading
+//! copies nothing: on a microcontroller the weights are read from flash where they lie.
+//! `FORMAT.md` next to this crate is the normative specification.
+//!
+//! Parsing is total. [`ModelRef::parse`] checks, in order: magic, length, checksum, version, the
+//! postcard body, tensor lengths against the dimensions, and every value the kernels rely on.
+//! Anything else is an [`Error`](crate::Error); no byte string makes it panic or read out of bounds.
+
+mod parse;
+mod validate;
+mod wire;
+mod write;
+
+pub use parse::{FloatRef, Int8Ref, ModelRef, QuantLayerRef};
+pub use write::{write_float, write_int8, FloatTensors, Int8Tensors, QuantLayerTensors};
+
+pub use crate::error::ModelKind;
+
+/// The four bytes every tinyae model file starts with.
+pub const MAGIC: [u8; 4] = *b"TNAE";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Float tensors start at a multiple of this many bytes from the start of the file.
+pub const TENSOR_ALIGN: usize = 16;
+/// Bytes of the CRC-32 trailer.
+pub const CRC_LEN: usize = 4;
+/// The input quantization every int8 model uses: a pixel `p` stands for `p / 255`.
+pub const INPUT_SCALE: f32 = 1.0 / 255.0;
+
+const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// CRC-32 (ISO-HDLC, the one zip and PNG use) of `bytes`.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    CRC32.checksum(bytes)
+}
+
+/// Dimensions of a model: `input -> latent -> input`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Dims {
+    /// Values per image (784 for MNIST).
+    pub input: u32,
+    /// Values per code (64 for the reference model).
+    pub latent: u32,
+}
+
+impl Dims {
+    /// `(input, latent)` as `usize`.
+    pub fn as_usize(self) -> (usize, usize) {
+        (self.input as usize, self.latent as usize)
+    }
+
+    /// Weights in one dense layer (`input * latent`), `None` on overflow.
+    pub fn weights_per_layer(self) -> Option<usize> {
+        (self.input as usize).checked_mul(self.latent as usize)
+    }
+}

@@ -1,0 +1,260 @@
+//! Reading a model file into validated, borrowed views.
+
+use super::validate::{self, LayerNames};
+use super::wire::{self, Header, Params};
+use super::{crc32, Dims, ModelKind, CRC_LEN, FORMAT_VERSION, MAGIC};
+use crate::int8::requant::Requant;
+use crate::Error;
+
+/// A validated float model with run-time dimensions; every slice has the length its dimensions
+/// need and every value is finite.
+#[derive(Debug, Clone, Copy)]
+pub struct FloatRef<'a> {
+    /// Model dimensions.
+    pub dims: Dims,
+    /// LeakyReLU slope for negative inputs.
+    pub leaky_slope: f32,
+    /// `[latent][input]`, row `j` holds the weights into latent unit `j`.
+    pub encoder_weights: &'a [f32],
+    /// `[latent]`.
+    pub encoder_bias: &'a [f32],
+    /// `[input][latent]`, row `i` holds the weights into output pixel `i`.
+    pub decoder_weights: &'a [f32],
+    /// `[input]`.
+    pub decoder_bias: &'a [f32],
+}
+
+/// One validated quantized layer (see `FORMAT.md` for the arithmetic).
+#[derive(Debug, Clone, Copy)]
+pub struct QuantLayerRef<'a> {
+    /// `[out][in]` int8 weights.
+    pub weights: &'a [i8],
+    /// Per output channel, f32 little-endian: `real weight = weight_scale * int8 weight`.
+    pub weight_scales: &'a [[u8; 4]],
+    /// Per output channel, i32 little-endian, in accumulator units.
+    pub bias: &'a [[u8; 4]],
+    /// Per output channel and branch, i32 little-endian, validated.
+    pub multipliers: &'a [[u8; 4]],
+    /// Per output channel and branch, right shifts, validated.
+    pub shifts: &'a [u8],
+}
+
+impl QuantLayerRef<'_> {
+    /// Weight scale of output channel `channel`, if it exists.
+    pub fn weight_scale(&self, channel: usize) -> Option<f32> {
+        self.weight_scales
+            .get(channel)
+            .map(|b| f32::from_le_bytes(*b))
+    }
+
+    /// Bias of output channel `channel`, if it exists.
+    pub fn bias(&self, channel: usize) -> Option<i32> {
+        self.bias.get(channel).map(|b| i32::from_le_bytes(*b))
+    }
+
+    /// Requantization `index` (channel * branches + branch), if it exists.
+    pub fn requant(&self, index: usize) -> Option<Requant> {
+        let multiplier = i32::from_le_bytes(*self.multipliers.get(index)?);
+        let shift = *self.shifts.get(index)?;
+        Some(Requant { multiplier, shift })
+    }
+}
+
+/// A validated int8 model with run-time dimensions.
+#[derive(Debug, Clone, Copy)]
+pub struct Int8Ref<'a> {
+    /// Model dimensions.
+    pub dims: Dims,
+    /// LeakyReLU slope the float model had (folded into the encoder's negative multipliers).
+    pub leaky_slope: f32,
+    /// Scale of the 8-bit latent code: `h = latent_scale * (code - latent_zero_point)`.
+    pub latent_scale: f32,
+    /// Code value that stands for `h = 0`.
+    pub latent_zero_point: u8,
+    /// Encoder, two requantizations per channel (`z >= 0`, `z < 0`).
+    pub encoder: QuantLayerRef<'a>,
+    /// Decoder, one requantization per channel (to the sigmoid table's index).
+    pub decoder: QuantLayerRef<'a>,
+}
+
+/// Any validated model.
+#[derive(Debug, Clone, Copy)]
+pub enum ModelRef<'a> {
+    /// Float weights.
+    Float(FloatRef<'a>),
+    /// int8 weights.
+    Int8(Int8Ref<'a>),
+}
+
+impl<'a> ModelRef<'a> {
+    /// Validates `bytes` as a model file and borrows its tensors.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        let body = checked_body(bytes)?;
+        let (header, _) = postcard::take_from_bytes::<Header>(body).map_err(postcard_error)?;
+        if header.version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion(header.version));
+        }
+        let (file, rest) =
+            postcard::take_from_bytes::<wire::ModelFile<&'a [u8]>>(body).map_err(postcard_error)?;
+        if !rest.is_empty() {
+            return Err(Error::TrailingBytes);
+        }
+        let dims = file.dims;
+        let per_layer = validate::dims(dims)?;
+        let slope = file.leaky_slope;
+        validate::slope(slope)?;
+        match file.params {
+            Params::Float(p) => parse_float(dims, per_layer, slope, p.tensors).map(ModelRef::Float),
+            Params::Int8(p) => parse_int8(dims, per_layer, slope, p).map(ModelRef::Int8),
+        }
+    }
+
+    /// The model's dimensions.
+    pub fn dims(&self) -> Dims {
+        match self {
+            ModelRef::Float(m) => m.dims,
+            ModelRef::Int8(m) => m.dims,
+        }
+    }
+
+    /// Float or int8.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            ModelRef::Float(_) => ModelKind::Float,
+            ModelRef::Int8(_) => ModelKind::Int8,
+        }
+    }
+
+    /// Fails with [`Error::DimsMismatch`] unless the model is `input -> latent`.
+    pub fn expect_dims(&self, input: usize, latent: usize) -> Result<(), Error> {
+        let found = self.dims();
+        if found.as_usize() == (input, latent) {
+            Ok(())
+        } else {
+            // Dimensions that do not fit in u32 can never match a parsed file.
+            let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+            Err(Error::DimsMismatch {
+                expected: (clamp(input), clamp(latent)),
+                found: (found.input, found.latent),
+            })
+        }
+    }
+}
+
+/// Checks magic, length and checksum; returns the body without the CRC trailer.
+fn checked_body(bytes: &[u8]) -> Result<&[u8], Error> {
+    let magic_len = bytes.len().min(MAGIC.len());
+    if bytes.get(..magic_len) != MAGIC.get(..magic_len) {
+        return Err(Error::BadMagic);
+    }
+    let Some(body_len) = bytes.len().checked_sub(CRC_LEN) else {
+        return Err(Error::Truncated);
+    };
+    if body_len < MAGIC.len() {
+        return Err(Error::Truncated);
+    }
+    let (body, trailer) = bytes.split_at(body_len);
+    let mut stored = [0u8; CRC_LEN];
+    stored.copy_from_slice(trailer);
+    let stored = u32::from_le_bytes(stored);
+    let computed = crc32(body);
+    if stored != computed {
+        return Err(Error::ChecksumMismatch { stored, computed });
+    }
+    Ok(body)
+}
+
+fn postcard_error(e: postcard::Error) -> Error {
+    match e {
+        postcard::Error::DeserializeUnexpectedEnd => Error::Truncated,
+        _ => Error::Malformed,
+    }
+}
+
+fn parse_float<'a>(
+    dims: Dims,
+    per_layer: usize,
+    leaky_slope: f32,
+    tensors: &'a [u8],
+) -> Result<FloatRef<'a>, Error> {
+    let (input, latent) = dims.as_usize();
+    // `validate::dims` guarantees this cannot overflow.
+    let expected = (2 * per_layer + input + latent) * 4;
+    validate::len("float tensors", expected, tensors.len())?;
+    if cfg!(target_endian = "big") {
+        return Err(Error::InvalidValue(
+            "float models need a little-endian target",
+        ));
+    }
+    let all: &[f32] = bytemuck::try_cast_slice(tensors).map_err(|_| Error::Misaligned)?;
+    validate::finite(all)?;
+    let (encoder_weights, rest) = all.split_at(per_layer);
+    let (encoder_bias, rest) = rest.split_at(latent);
+    let (decoder_weights, decoder_bias) = rest.split_at(per_layer);
+    Ok(FloatRef {
+        dims,
+        leaky_slope,
+        encoder_weights,
+        encoder_bias,
+        decoder_weights,
+        decoder_bias,
+    })
+}
+
+fn parse_int8<'a>(
+    dims: Dims,
+    per_layer: usize,
+    leaky_slope: f32,
+    p: wire::Int8Params<&'a [u8]>,
+) -> Result<Int8Ref<'a>, Error> {
+    let (input, latent) = dims.as_usize();
+    validate::scale("latent scale", p.latent_scale)?;
+    let encoder = parse_layer(p.encoder, "encoder", per_layer, latent, 2)?;
+    let decoder = parse_layer(p.decoder, "decoder", per_layer, input, 1)?;
+    Ok(Int8Ref {
+        dims,
+        leaky_slope,
+        latent_scale: p.latent_scale,
+        latent_zero_point: p.latent_zero_point,
+        encoder,
+        decoder,
+    })
+}
+
+fn parse_layer<'a>(
+    layer: wire::QuantLayer<&'a [u8]>,
+    name: &'static str,
+    weights: usize,
+    outputs: usize,
+    branches: usize,
+) -> Result<QuantLayerRef<'a>, Error> {
+    let names = LayerNames::of(name);
+    let four = |tensor: &'static str, bytes: &'a [u8], count: usize| {
+        let (chunks, rest) = bytes.as_chunks::<4>();
+        validate::len(tensor, count * 4, bytes.len())?;
+        debug_assert!(rest.is_empty() && chunks.len() == count);
+        Ok::<_, Error>(chunks)
+    };
+    validate::len(names.weights, weights, layer.weights.len())?;
+    let weight_scales = four(names.weight_scales, layer.weight_scales, outputs)?;
+    let bias = four(names.bias, layer.bias, outputs)?;
+    let multipliers = four(names.multipliers, layer.multipliers, outputs * branches)?;
+    validate::len(names.shifts, outputs * branches, layer.shifts.len())?;
+    for s in weight_scales {
+        validate::scale("weight scale", f32::from_le_bytes(*s))?;
+    }
+    for (m, &shift) in multipliers.iter().zip(layer.shifts) {
+        Requant {
+            multiplier: i32::from_le_bytes(*m),
+            shift,
+        }
+        .validate()?;
+    }
+    Ok(QuantLayerRef {
+        weights: bytemuck::cast_slice(layer.weights),
+        weight_scales,
+        bias,
+        multipliers,
+        shifts: layer.shifts,
+    })
+}

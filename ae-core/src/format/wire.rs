@@ -1,0 +1,60 @@
+//! The serde shape of the file body. One definition serves reading and writing: byte fields are a
+//! type parameter, `&[u8]` borrowed from the file when reading, [`crate::format::write`]'s byte
+//! sources when writing. Changing anything here changes the wire format (the golden tests notice).
+
+use serde::{Deserialize, Serialize};
+
+use super::Dims;
+
+/// Fixed prefix of every version: read first, so that a future layout is reported as an
+/// unsupported version rather than as a malformed file.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Header {
+    pub magic: [u8; 4],
+    pub version: u16,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ModelFile<B> {
+    pub magic: [u8; 4],
+    pub version: u16,
+    pub dims: Dims,
+    pub leaky_slope: f32,
+    pub params: Params<B>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) enum Params<B> {
+    Float(FloatParams<B>),
+    Int8(Int8Params<B>),
+}
+
+/// `tensors` is the last field of the body, preceded by zero padding that puts its first byte at
+/// a multiple of [`super::TENSOR_ALIGN`] from the start of the file. Order inside: encoder weights
+/// `[latent][input]`, encoder bias `[latent]`, decoder weights `[input][latent]`, decoder bias
+/// `[input]`, all `f32` little-endian.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct FloatParams<B> {
+    pub pad: B,
+    pub tensors: B,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Int8Params<B> {
+    pub latent_scale: f32,
+    pub latent_zero_point: u8,
+    pub encoder: QuantLayer<B>,
+    pub decoder: QuantLayer<B>,
+}
+
+/// One quantized dense layer, weights `[out][in]` as i8. Per output channel: weight scale (f32),
+/// bias (i32, scale `input_scale * weight_scale`), and one requantization (multiplier i32, right
+/// shift u8) per branch — two for the encoder (z >= 0, z < 0), one for the decoder.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct QuantLayer<B> {
+    pub weights: B,
+    pub weight_scales: B,
+    pub bias: B,
+    pub multipliers: B,
+    pub shifts: B,
+}

@@ -1,0 +1,234 @@
+//! Writing model files into a caller-provided buffer (no allocation, so it also runs on a board).
+//!
+//! Everything written is validated with the same rules the parser applies, so a file this module
+//! produces always loads.
+
+use serde::ser::{Serialize, SerializeSeq, Serializer};
+
+use super::validate;
+use super::wire::{FloatParams, Int8Params, ModelFile, Params, QuantLayer};
+use super::{crc32, Dims, CRC_LEN, FORMAT_VERSION, MAGIC, TENSOR_ALIGN};
+use crate::Error;
+
+/// Float parameters to write, in the layouts [`super::FloatRef`] documents.
+#[derive(Debug, Clone, Copy)]
+pub struct FloatTensors<'a> {
+    /// `[latent][input]`.
+    pub encoder_weights: &'a [f32],
+    /// `[latent]`.
+    pub encoder_bias: &'a [f32],
+    /// `[input][latent]`.
+    pub decoder_weights: &'a [f32],
+    /// `[input]`.
+    pub decoder_bias: &'a [f32],
+}
+
+/// One quantized layer to write (see [`super::QuantLayerRef`]).
+#[derive(Debug, Clone, Copy)]
+pub struct QuantLayerTensors<'a> {
+    /// `[out][in]`.
+    pub weights: &'a [i8],
+    /// `[out]`.
+    pub weight_scales: &'a [f32],
+    /// `[out]`.
+    pub bias: &'a [i32],
+    /// `[out][branches]`.
+    pub multipliers: &'a [i32],
+    /// `[out][branches]`.
+    pub shifts: &'a [u8],
+}
+
+/// Int8 parameters to write (see [`super::Int8Ref`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Int8Tensors<'a> {
+    /// Scale of the latent code.
+    pub latent_scale: f32,
+    /// Code value for zero.
+    pub latent_zero_point: u8,
+    /// Encoder (two requantizations per channel).
+    pub encoder: QuantLayerTensors<'a>,
+    /// Decoder (one requantization per channel).
+    pub decoder: QuantLayerTensors<'a>,
+}
+
+/// Writes a float model into `out` and returns the number of bytes used.
+///
+/// The float tensors start [`TENSOR_ALIGN`]-aligned relative to `out`, so a 16-byte aligned
+/// buffer (such as [`crate::Aligned`]) can be parsed in place.
+pub fn write_float(
+    input: u32,
+    latent: u32,
+    leaky_slope: f32,
+    tensors: &FloatTensors<'_>,
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    let dims = Dims { input, latent };
+    let per_layer = validate::dims(dims)?;
+    validate::slope(leaky_slope)?;
+    let (i, l) = dims.as_usize();
+    let parts = [
+        tensors.encoder_weights,
+        tensors.encoder_bias,
+        tensors.decoder_weights,
+        tensors.decoder_bias,
+    ];
+    for (part, (name, len)) in parts.iter().zip([
+        ("encoder_weights", per_layer),
+        ("encoder_bias", l),
+        ("decoder_weights", per_layer),
+        ("decoder_bias", i),
+    ]) {
+        validate::len(name, len * 4, part.len() * 4)?;
+        validate::finite(part)?;
+    }
+    let tensor_bytes: usize = parts.iter().map(|p| p.len() * 4).sum();
+    let file = |pad| ModelFile {
+        magic: MAGIC,
+        version: FORMAT_VERSION,
+        dims,
+        leaky_slope,
+        params: Params::Float(FloatParams {
+            pad: Bytes::Zeros(pad),
+            tensors: Bytes::F32(&parts),
+        }),
+    };
+    // Tensors are the last field: their offset is the body length minus their size. The padding
+    // is under 128 bytes, so its varint length prefix stays one byte and the offset only moves by
+    // the padding itself.
+    let unpadded = serialized_len(&file(0))?;
+    let pad = (TENSOR_ALIGN - (unpadded - tensor_bytes) % TENSOR_ALIGN) % TENSOR_ALIGN;
+    finish(&file(pad), unpadded + pad, out)
+}
+
+/// Writes an int8 model into `out` and returns the number of bytes used.
+pub fn write_int8(
+    input: u32,
+    latent: u32,
+    leaky_slope: f32,
+    tensors: &Int8Tensors<'_>,
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    let dims = Dims { input, latent };
+    let per_layer = validate::dims(dims)?;
+    validate::slope(leaky_slope)?;
+    validate::scale("latent scale", tensors.latent_scale)?;
+    let (i, l) = dims.as_usize();
+    check_layer(&tensors.encoder, "encoder", per_layer, l, 2)?;
+    check_layer(&tensors.decoder, "decoder", per_layer, i, 1)?;
+    let file = ModelFile {
+        magic: MAGIC,
+        version: FORMAT_VERSION,
+        dims,
+        leaky_slope,
+        params: Params::Int8(Int8Params {
+            latent_scale: tensors.latent_scale,
+            latent_zero_point: tensors.latent_zero_point,
+            encoder: layer(&tensors.encoder),
+            decoder: layer(&tensors.decoder),
+        }),
+    };
+    let len = serialized_len(&file)?;
+    finish(&file, len, out)
+}
+
+fn check_layer(
+    t: &QuantLayerTensors<'_>,
+    layer: &'static str,
+    weights: usize,
+    outputs: usize,
+    branches: usize,
+) -> Result<(), Error> {
+    let names = validate::LayerNames::of(layer);
+    validate::len(names.weights, weights, t.weights.len())?;
+    validate::len(names.weight_scales, outputs * 4, t.weight_scales.len() * 4)?;
+    validate::len(names.bias, outputs * 4, t.bias.len() * 4)?;
+    validate::len(
+        names.multipliers,
+        outputs * branches * 4,
+        t.multipliers.len() * 4,
+    )?;
+    validate::len(names.shifts, outputs * branches, t.shifts.len())?;
+    for &s in t.weight_scales {
+        validate::scale("weight scale", s)?;
+    }
+    for (&multiplier, &shift) in t.multipliers.iter().zip(t.shifts) {
+        crate::requant::Requant { multiplier, shift }.validate()?;
+    }
+    Ok(())
+}
+
+fn layer<'a>(t: &'a QuantLayerTensors<'a>) -> QuantLayer<Bytes<'a>> {
+    QuantLayer {
+        weights: Bytes::I8(t.weights),
+        weight_scales: Bytes::F32(core::slice::from_ref(&t.weight_scales)),
+        bias: Bytes::I32(t.bias),
+        multipliers: Bytes::I32(t.multipliers),
+        shifts: Bytes::U8(t.shifts),
+    }
+}
+
+fn serialized_len<T: Serialize>(value: &T) -> Result<usize, Error> {
+    postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
+        .map_err(|_| Error::Malformed)
+}
+
+/// Serializes `value` (`body_len` bytes) into `out` and appends the CRC.
+fn finish<T: Serialize>(value: &T, body_len: usize, out: &mut [u8]) -> Result<usize, Error> {
+    let total = body_len + CRC_LEN;
+    if out.len() < total {
+        return Err(Error::BufferSize {
+            expected: total,
+            found: out.len(),
+        });
+    }
+    let (body, rest) = out.split_at_mut(body_len);
+    let written = postcard::to_slice(value, body)
+        .map_err(|_| Error::Malformed)?
+        .len();
+    debug_assert_eq!(written, body_len);
+    let crc = crc32(body);
+    rest[..CRC_LEN].copy_from_slice(&crc.to_le_bytes());
+    Ok(total)
+}
+
+/// A byte string produced on the fly. postcard encodes a sequence of `u8` exactly like a byte
+/// string (varint length, then raw bytes), so the parser can borrow it back as `&[u8]`.
+enum Bytes<'a> {
+    Zeros(usize),
+    F32(&'a [&'a [f32]]),
+    I8(&'a [i8]),
+    I32(&'a [i32]),
+    U8(&'a [u8]),
+}
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        fn emit<S: SerializeSeq>(seq: &mut S, bytes: &[u8]) -> Result<(), S::Error> {
+            bytes.iter().try_for_each(|b| seq.serialize_element(b))
+        }
+        let len = match self {
+            Bytes::Zeros(n) => *n,
+            Bytes::F32(parts) => parts.iter().map(|p| p.len() * 4).sum(),
+            Bytes::I8(v) => v.len(),
+            Bytes::I32(v) => v.len() * 4,
+            Bytes::U8(v) => v.len(),
+        };
+        let mut seq = s.serialize_seq(Some(len))?;
+        match self {
+            Bytes::Zeros(n) => (0..*n).try_for_each(|_| seq.serialize_element(&0u8))?,
+            Bytes::F32(parts) => {
+                for v in parts.iter().flat_map(|p| p.iter()) {
+                    emit(&mut seq, &v.to_le_bytes())?;
+                }
+            }
+            Bytes::I8(v) => v
+                .iter()
+                .try_for_each(|b| seq.serialize_element(&(*b as u8)))?,
+            Bytes::I32(v) => v
+                .iter()
+                .try_for_each(|x| emit(&mut seq, &x.to_le_bytes()))?,
+            Bytes::U8(v) => emit(&mut seq, v)?,
+        }
+        seq.end()
+    }
+}

@@ -1,0 +1,159 @@
+//! Fixed-point requantization: multiplying an int32 accumulator by a real factor with integers only.
+//!
+//! A real multiplier `m > 0` is stored as `multiplier * 2^-shift` with `multiplier` in
+//! `[2^30, 2^31)` (a Q31 number in `[0.5, 1)`) and `shift` in `1..=62`; `m = 0` is multiplier 0.
+//! [`Requant::apply`] computes `round(acc * m)` as `(acc * multiplier + 2^(shift-1)) >> shift` in
+//! 64-bit arithmetic: one rounding, half-way cases towards +infinity. This is TFLite's
+//! `MultiplyByQuantizedMultiplier` in its single-rounding form; TFLite's `shift` exponent is
+//! `31 - shift` here.
+
+use crate::Error;
+
+/// One real multiplier in fixed point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requant {
+    /// Q31 mantissa in `[2^30, 2^31)`, or 0.
+    pub multiplier: i32,
+    /// Right shift, `1..=62`.
+    pub shift: u8,
+}
+
+impl Requant {
+    /// Checks the invariants the file format promises.
+    pub fn validate(self) -> Result<Self, Error> {
+        if !(1..=62).contains(&self.shift) {
+            return Err(Error::InvalidValue(
+                "requantization shift must be in 1..=62",
+            ));
+        }
+        if self.multiplier != 0 && self.multiplier < (1 << 30) {
+            return Err(Error::InvalidValue(
+                "requantization multiplier must be 0 or in [2^30, 2^31)",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The fixed-point form of `m`; fails when `m` is negative, not finite, or outside
+    /// `[2^-32, 2^30]` (no shift in range could represent it). `m = 0` gives multiplier 0.
+    pub fn from_real(m: f64) -> Result<Self, Error> {
+        if !m.is_finite() || m < 0.0 {
+            return Err(Error::InvalidValue(
+                "requantization factor must be finite and >= 0",
+            ));
+        }
+        if m == 0.0 {
+            return Ok(Requant {
+                multiplier: 0,
+                shift: 31,
+            });
+        }
+        // Find e with m = f * 2^e, f in [0.5, 1).
+        let mut f = m;
+        let mut e = 0i32;
+        while f >= 1.0 {
+            f *= 0.5;
+            e += 1;
+            if e > 64 {
+                break;
+            }
+        }
+        while f < 0.5 {
+            f *= 2.0;
+            e -= 1;
+            if e < -64 {
+                break;
+            }
+        }
+        let mut q = libm::round(f * 2_147_483_648.0) as i64; // f * 2^31
+        let mut shift = 31 - e;
+        if q == 1 << 31 {
+            q >>= 1;
+            shift -= 1;
+        }
+        let shift = u8::try_from(shift)
+            .map_err(|_| Error::InvalidValue("requantization factor out of range"))?;
+        let multiplier = i32::try_from(q)
+            .map_err(|_| Error::InvalidValue("requantization factor out of range"))?;
+        Requant { multiplier, shift }.validate()
+    }
+
+    /// The real factor this represents.
+    pub fn to_real(self) -> f64 {
+        f64::from(self.multiplier) * libm::exp2(-f64::from(self.shift))
+    }
+
+    /// `round(acc * m)`, saturated to `i32`.
+    #[inline(always)]
+    pub fn apply(self, acc: i32) -> i32 {
+        // The clamp keeps a hand-built value with an out-of-range shift from overflowing.
+        let shift = u32::from(self.shift.clamp(1, 62));
+        let product = i64::from(acc) * i64::from(self.multiplier);
+        let rounded = (product + (1i64 << (shift - 1))) >> shift;
+        rounded.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_real_round_trips_within_q31_precision() {
+        for &m in &[
+            1e-9,
+            3.7e-5,
+            0.001,
+            0.25,
+            0.5,
+            0.999_999_999_9,
+            1.0,
+            1.5,
+            300.0,
+            1e6,
+        ] {
+            let r = Requant::from_real(m).unwrap();
+            assert!((r.to_real() - m).abs() <= m * 1e-9, "{m} -> {r:?}");
+            assert!(r.multiplier >= 1 << 30);
+        }
+        assert_eq!(Requant::from_real(0.0).unwrap().multiplier, 0);
+        assert!(Requant::from_real(-1.0).is_err());
+        assert!(Requant::from_real(f64::NAN).is_err());
+        assert!(Requant::from_real(1e-30).is_err());
+        assert!(Requant::from_real(1e12).is_err());
+    }
+
+    #[test]
+    fn apply_rounds_half_up_and_matches_float() {
+        let half = Requant::from_real(0.5).unwrap();
+        assert_eq!(half.apply(3), 2); // 1.5 -> 2
+        assert_eq!(half.apply(-3), -1); // -1.5 -> -1
+        assert_eq!(half.apply(4), 2);
+        let r = Requant::from_real(0.0123).unwrap();
+        for acc in (-2_000_000..2_000_000).step_by(9973) {
+            let want = (f64::from(acc) * r.to_real() + 0.5).floor() as i32;
+            assert_eq!(r.apply(acc), want, "acc {acc}");
+        }
+        let big = Requant::from_real(1e9).unwrap();
+        assert_eq!(big.apply(i32::MAX), i32::MAX);
+        assert_eq!(big.apply(i32::MIN), i32::MIN);
+    }
+
+    #[test]
+    fn hand_built_values_never_panic() {
+        for shift in [0u8, 63, 255] {
+            let r = Requant {
+                multiplier: i32::MAX,
+                shift,
+            };
+            let _ = r.apply(i32::MIN);
+            assert!(r.validate().is_err());
+        }
+        assert!(Requant {
+            multiplier: 5,
+            shift: 10
+        }
+        .validate()
+        .is_err());
+    }
+}

@@ -1,0 +1,63 @@
+//! # ae-core: dense autoencoder inference for microcontrollers
+//!
+//! `ae-core` runs the tinyae autoencoder — `Dense(IN -> LATENT) + LeakyReLU` followed by
+//! `Dense(LATENT -> IN) + sigmoid` — with **no heap and no `std`**, on anything from a Cortex-M0
+//! to a desktop. It turns a 784-byte MNIST image into a 64-byte code and back.
+//!
+//! ## Layers of the crate
+//!
+//! * [`format`] — the model file: a postcard-encoded header and borrowed tensors, framed by a
+//!   CRC-32. Parsing is total: every byte string gives a model or an [`Error`], never a panic.
+//!   Weights are *borrowed* from the file bytes, so on a board they stay in flash.
+//! * [`FloatModel`] — the `f32` path on `nalgebra` static-size views, for chips with an FPU and
+//!   for the host.
+//! * [`Int8Model`] — the integer path for chips without an FPU: int8 weights (symmetric, per output
+//!   channel), int32 accumulators, fixed-point requantization and a sigmoid lookup table. It reads
+//!   `u8` pixels and writes an 8-bit latent code, which *is* the compressed image.
+//! * [`kernels`] — the hand-written inner loops both paths share, shaped for auto-vectorization.
+//!
+//! Dimensions are const generics (`IN`, `LATENT`); [`Mnist`] and [`MnistInt8`] name the 784/64 model.
+//! The untyped [`format::ModelRef`] serves hosts that learn the dimensions at run time.
+//!
+//! ```
+//! # fn main() -> Result<(), ae_core::Error> {
+//! use ae_core::{format, FloatModel};
+//! // A tiny 2 -> 1 model: h = leaky(0.5*x0 + 0.5*x1), y = sigmoid(4h - 2).
+//! let tensors = format::FloatTensors {
+//!     encoder_weights: &[0.5, 0.5], encoder_bias: &[0.0],
+//!     decoder_weights: &[4.0, 4.0], decoder_bias: &[-2.0, -2.0],
+//! };
+//! let mut buf = ae_core::Aligned([0u8; 256]);
+//! let len = format::write_float(2, 1, 0.3, &tensors, &mut buf.0)?;
+//! let model = FloatModel::<2, 1>::from_bytes(&buf.0[..len])?;
+//! let mut code = [0.0f32; 1];
+//! model.encode(&[1.0, 1.0], &mut code);
+//! assert_eq!(code, [1.0]);
+//! # Ok(()) }
+//! ```
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![deny(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod aligned;
+mod error;
+mod float;
+pub mod format;
+mod int8;
+pub mod kernels;
+pub mod pixels;
+
+pub use aligned::Aligned;
+pub use error::Error;
+pub use float::FloatModel;
+pub use int8::{requant, sigmoid_lut, Int8Model};
+
+/// Pixels in an MNIST image (28 x 28).
+pub const MNIST_PIXELS: usize = 784;
+/// Latent size of the reference model: 64 values, 64 bytes once quantized.
+pub const MNIST_LATENT: usize = 64;
+
+/// The reference 784 -> 64 -> 784 model on the float path.
+pub type Mnist<'a> = FloatModel<'a, MNIST_PIXELS, MNIST_LATENT>;
+/// The reference 784 -> 64 -> 784 model on the integer path.
+pub type MnistInt8<'a> = Int8Model<'a, MNIST_PIXELS, MNIST_LATENT>;

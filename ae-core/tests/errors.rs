@@ -1,0 +1,303 @@
+//! Every error variant, reached the way a user would reach it.
+
+mod common;
+
+use ae_core::format::{self, ModelKind, ModelRef, FORMAT_VERSION};
+use ae_core::requant::Requant;
+use ae_core::{Error, FloatModel, Int8Model};
+
+/// Rewrites the trailing CRC so a deliberately edited body gets past the checksum.
+fn fix_crc(bytes: &mut [u8]) {
+    let n = bytes.len() - 4;
+    let crc = format::crc32(&bytes[..n]);
+    bytes[n..].copy_from_slice(&crc.to_le_bytes());
+}
+
+fn float_file() -> (common::Buf, usize) {
+    let mut b = common::buf();
+    let n = common::tiny_float(&mut b);
+    (b, n)
+}
+
+fn int8_file() -> (common::Buf, usize) {
+    let mut b = common::buf();
+    let n = common::tiny_int8(&mut b);
+    (b, n)
+}
+
+#[test]
+fn bad_magic() {
+    assert_eq!(
+        ModelRef::parse(b"PK\x03\x04rest").unwrap_err(),
+        Error::BadMagic
+    );
+    assert_eq!(ModelRef::parse(b"X").unwrap_err(), Error::BadMagic);
+}
+
+#[test]
+fn truncated() {
+    assert_eq!(ModelRef::parse(b"").unwrap_err(), Error::Truncated);
+    assert_eq!(ModelRef::parse(b"TN").unwrap_err(), Error::Truncated);
+    assert_eq!(
+        ModelRef::parse(b"TNAE\0\0\0").unwrap_err(),
+        Error::Truncated
+    );
+    // A body cut short but carrying a valid CRC (a writer bug, not line noise).
+    let (mut b, n) = int8_file();
+    let cut = n - 10;
+    let crc = format::crc32(&b.0[..cut]);
+    b.0[cut..cut + 4].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(
+        ModelRef::parse(&b.0[..cut + 4]).unwrap_err(),
+        Error::Truncated
+    );
+}
+
+#[test]
+fn checksum_mismatch_names_both_values() {
+    let (mut b, n) = float_file();
+    b.0[20] ^= 0x40;
+    match ModelRef::parse(&b.0[..n]).unwrap_err() {
+        Error::ChecksumMismatch { stored, computed } => assert_ne!(stored, computed),
+        e => panic!("unexpected {e:?}"),
+    }
+    // A lost byte at the end is also a checksum failure, not a crash.
+    assert!(matches!(
+        ModelRef::parse(&b.0[..n - 1]),
+        Err(Error::ChecksumMismatch { .. })
+    ));
+}
+
+#[test]
+fn unsupported_version() {
+    let (mut b, n) = float_file();
+    assert_eq!(
+        b.0[4], FORMAT_VERSION as u8,
+        "version varint follows the magic"
+    );
+    b.0[4] = 2;
+    fix_crc(&mut b.0[..n]);
+    assert_eq!(
+        ModelRef::parse(&b.0[..n]).unwrap_err(),
+        Error::UnsupportedVersion(2)
+    );
+}
+
+#[test]
+fn dims_mismatch_and_wrong_kind() {
+    let (b, n) = float_file();
+    assert_eq!(
+        FloatModel::<784, 64>::from_bytes(&b.0[..n]).unwrap_err(),
+        Error::DimsMismatch {
+            expected: (784, 64),
+            found: (2, 1)
+        }
+    );
+    assert_eq!(
+        Int8Model::<2, 1>::from_bytes(&b.0[..n]).unwrap_err(),
+        Error::WrongKind {
+            expected: ModelKind::Int8,
+            found: ModelKind::Float
+        }
+    );
+    let (b, n) = int8_file();
+    assert_eq!(
+        FloatModel::<2, 1>::from_bytes(&b.0[..n]).unwrap_err(),
+        Error::WrongKind {
+            expected: ModelKind::Float,
+            found: ModelKind::Int8
+        }
+    );
+}
+
+#[test]
+fn malformed_and_trailing_bytes() {
+    let (mut b, n) = float_file();
+    // Byte 5.. holds the dims varints; the params enum tag follows dims and slope (4 bytes).
+    let tag = 5 + 1 + 1 + 4;
+    assert_eq!(b.0[tag], 0, "float variant tag");
+    b.0[tag] = 9;
+    fix_crc(&mut b.0[..n]);
+    assert_eq!(ModelRef::parse(&b.0[..n]).unwrap_err(), Error::Malformed);
+
+    let (mut b, n) = int8_file();
+    // Insert one junk byte before the CRC.
+    b.0[n - 4] = 0xAA;
+    fix_crc(&mut b.0[..n + 1]);
+    assert_eq!(
+        ModelRef::parse(&b.0[..n + 1]).unwrap_err(),
+        Error::TrailingBytes
+    );
+}
+
+#[test]
+fn tensor_length_from_writer_and_parser() {
+    let mut out = [0u8; 256];
+    let t = format::FloatTensors {
+        encoder_weights: &[0.5],
+        encoder_bias: &[0.0],
+        decoder_weights: &[4.0, -2.0],
+        decoder_bias: &[-2.0, 1.0],
+    };
+    assert_eq!(
+        format::write_float(2, 1, 0.3, &t, &mut out).unwrap_err(),
+        Error::TensorLength {
+            tensor: "encoder_weights",
+            expected: 8,
+            found: 4
+        }
+    );
+    // Parser: claim a larger input dimension than the tensors hold.
+    let (mut b, n) = float_file();
+    b.0[5] = 3;
+    fix_crc(&mut b.0[..n]);
+    assert!(matches!(
+        ModelRef::parse(&b.0[..n]).unwrap_err(),
+        Error::TensorLength {
+            tensor: "float tensors",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn invalid_values() {
+    // NaN weight.
+    let mut out = common::buf();
+    let t = format::FloatTensors {
+        encoder_weights: &[f32::NAN, 0.5],
+        encoder_bias: &[0.0],
+        decoder_weights: &[4.0, -2.0],
+        decoder_bias: &[-2.0, 1.0],
+    };
+    assert_eq!(
+        format::write_float(2, 1, 0.3, &t, &mut out.0).unwrap_err(),
+        Error::InvalidValue("float weights must be finite")
+    );
+    // Slope outside [0, 1], and zero dimensions.
+    let ok = format::FloatTensors {
+        encoder_weights: &[0.5, 0.5],
+        ..t
+    };
+    assert!(matches!(
+        format::write_float(2, 1, -0.1, &ok, &mut out.0),
+        Err(Error::InvalidValue(_))
+    ));
+    assert!(matches!(
+        format::write_float(0, 1, 0.3, &ok, &mut out.0),
+        Err(Error::InvalidValue(_))
+    ));
+
+    // Zero and NaN scales, edited into a valid int8 file.
+    let (b, n) = int8_file();
+    let bytes = &b.0[..n];
+    let scale_at = bytes
+        .windows(4)
+        .position(|w| w == 0.05f32.to_le_bytes())
+        .unwrap();
+    for bad in [0.0f32, f32::NAN, -1.0, f32::INFINITY] {
+        let mut copy = b;
+        copy.0[scale_at..scale_at + 4].copy_from_slice(&bad.to_le_bytes());
+        fix_crc(&mut copy.0[..n]);
+        assert_eq!(
+            ModelRef::parse(&copy.0[..n]).unwrap_err(),
+            Error::InvalidValue("latent scale must be finite and positive"),
+            "latent scale {bad}"
+        );
+    }
+    let w_scale_at = bytes
+        .windows(4)
+        .position(|w| w == 0.02f32.to_le_bytes())
+        .unwrap();
+    let mut copy = b;
+    copy.0[w_scale_at..w_scale_at + 4].copy_from_slice(&0.0f32.to_le_bytes());
+    fix_crc(&mut copy.0[..n]);
+    assert_eq!(
+        ModelRef::parse(&copy.0[..n]).unwrap_err(),
+        Error::InvalidValue("weight scales must be finite and positive")
+    );
+    // A shift of zero.
+    let one = Requant::from_real(1.0).unwrap();
+    let shift_at = n - 4 - 2; // decoder shifts are the last two body bytes
+    assert_eq!(bytes[shift_at], one.shift);
+    let mut copy = b;
+    copy.0[shift_at] = 0;
+    fix_crc(&mut copy.0[..n]);
+    assert_eq!(
+        ModelRef::parse(&copy.0[..n]).unwrap_err(),
+        Error::InvalidValue("requantization shift must be in 1..=62")
+    );
+}
+
+#[test]
+fn misaligned_float_weights() {
+    let (b, n) = float_file();
+    let mut shifted = common::buf();
+    shifted.0[1..n + 1].copy_from_slice(&b.0[..n]);
+    assert_eq!(
+        FloatModel::<2, 1>::from_bytes(&shifted.0[1..n + 1]).unwrap_err(),
+        Error::Misaligned
+    );
+    // int8 models have no alignment needs.
+    let (b, n) = int8_file();
+    shifted.0[1..n + 1].copy_from_slice(&b.0[..n]);
+    assert!(Int8Model::<2, 1>::from_bytes(&shifted.0[1..n + 1]).is_ok());
+}
+
+#[test]
+fn buffer_size_when_writing() {
+    let mut small = [0u8; 10];
+    let mut b = common::buf();
+    let n = common::tiny_int8(&mut b);
+    let m = ModelRef::parse(&b.0[..n]).unwrap();
+    assert_eq!(m.kind(), ModelKind::Int8);
+    let t = format::FloatTensors {
+        encoder_weights: &[0.5, 0.5],
+        encoder_bias: &[0.0],
+        decoder_weights: &[4.0, -2.0],
+        decoder_bias: &[-2.0, 1.0],
+    };
+    assert!(matches!(
+        format::write_float(2, 1, 0.3, &t, &mut small).unwrap_err(),
+        Error::BufferSize { found: 10, .. }
+    ));
+}
+
+#[test]
+fn every_error_displays_a_sentence() {
+    let errors = [
+        Error::Truncated,
+        Error::ChecksumMismatch {
+            stored: 1,
+            computed: 2,
+        },
+        Error::BadMagic,
+        Error::UnsupportedVersion(9),
+        Error::DimsMismatch {
+            expected: (784, 64),
+            found: (2, 1),
+        },
+        Error::WrongKind {
+            expected: ModelKind::Float,
+            found: ModelKind::Int8,
+        },
+        Error::Malformed,
+        Error::TrailingBytes,
+        Error::TensorLength {
+            tensor: "x",
+            expected: 1,
+            found: 2,
+        },
+        Error::InvalidValue("y"),
+        Error::Misaligned,
+        Error::BufferSize {
+            expected: 3,
+            found: 4,
+        },
+    ];
+    for e in errors {
+        let text = e.to_string();
+        assert!(text.len() > 10, "{e:?} -> {text}");
+        let _: &dyn core::error::Error = &e;
+    }
+}

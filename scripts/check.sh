@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Every check tinyae has, in the order a failure is cheapest to read: formatting, lints, the host
+# test suite (unit, integration, property, golden and data tests), the no_std builds for both
+# Cortex-M targets, and the firmware under QEMU. This is the README's test command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+step() { printf '\n== %s\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+# Real-data tests read ../shared/data next to the repository unless TINYAE_DATA points elsewhere.
+cargo test --workspace
+
+step "ae-core docs (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p ae-core --no-deps
+
+step "ae-core for Cortex-M (no_std, no alloc)"
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+  scripts/thumb.sh "$target" build -p ae-core --release
+done
+
+if [ -x firmware-example/run-qemu.sh ]; then
+  step "firmware under QEMU"
+  firmware-example/run-qemu.sh all
+fi
+step "all checks passed"
