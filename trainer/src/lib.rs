@@ -1,1 +1,20 @@
-//! tinyae trainer
+//! # trainer: the `ae` command-line tool
+//!
+//! Trains the tinyae autoencoder on a desktop and exports it for [`ae_core`]. Everything the Keras
+//! notebook does is here, by hand: IDX data loading ([`data`]), the forward and backward passes
+//! ([`model::backprop`]), Adam ([`optim`]), the training loop with checkpoints ([`train`]),
+//! evaluation through ae-core ([`eval`]) and int8 post-training quantization ([`quantize`]).
+//! The [`cli`] module maps each `ae` subcommand onto these.
+
+pub mod cli;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod fsio;
+pub mod model;
+pub mod optim;
+pub mod quantize;
+pub mod summary;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,183 @@
+//! The `ae` command line: argument definitions (clap) and one module per subcommand.
+
+mod eval;
+mod export;
+mod pipeline;
+mod summary;
+mod train;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::data::Split;
+use crate::error::Result;
+
+/// Train tiny dense autoencoders and export them for microcontrollers.
+#[derive(Debug, Parser)]
+#[command(name = "ae", version, about, long_about = None)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+    /// No progress bars or progress lines (results are still printed).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train the autoencoder and write the float model and its history.
+    Train(TrainArgs),
+    /// Print a Keras-style summary of a model (or of the default architecture).
+    Summary(SummaryArgs),
+    /// Measure BCE, MSE and PSNR of a model file on a data split.
+    Eval(EvalArgs),
+    /// Quantize a float model to int8, calibrated on training images.
+    Export(ExportArgs),
+    /// The whole job: train on MNIST (downloading it if needed), export int8, evaluate both.
+    Pipeline(PipelineArgs),
+}
+
+/// Where the images come from.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Directory with the IDX files (`train-images-idx3-ubyte[.gz]`, `t10k-images-idx3-ubyte[.gz]`).
+    /// Without it, MNIST is used from the cache directory and downloaded when missing.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Fraction of the training file kept aside (from its end) as the validation split.
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    pub val: f64,
+}
+
+/// Training hyper-parameters (defaults are the notebook's).
+#[derive(Debug, Clone, Args)]
+pub struct HyperArgs {
+    /// Epochs to train.
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Latent units (code bytes per image).
+    #[arg(long, default_value_t = 64)]
+    pub latent: usize,
+    /// Images per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// Seed for initialization and shuffling.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (the result does not depend on it).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Stop as if interrupted after this many steps (for time-boxed runs and tests).
+    #[arg(long, hide = true)]
+    pub stop_after_steps: Option<u64>,
+}
+
+/// `ae train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Hyper-parameters.
+    #[command(flatten)]
+    pub hyper: HyperArgs,
+    /// Model file to write; the history goes to `<name>.history.json`, the checkpoint to `<name>.ckpt`.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Continue from the checkpoint next to `--out`.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace `--out` if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `ae summary`.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// A model file; without it, the architecture `--input`/`--latent` is shown.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Image side length when no model is given.
+    #[arg(long, default_value_t = 28)]
+    pub side: usize,
+    /// Latent units when no model is given.
+    #[arg(long, default_value_t = 64)]
+    pub latent: usize,
+}
+
+/// `ae eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Model file (float or int8).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Which split to evaluate.
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ae export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Float model file to quantize.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Quantize to int8 (the only export there is; required to be explicit).
+    #[arg(long, required = true)]
+    pub int8: bool,
+    /// Output model file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Data source (training images calibrate; test images measure the PSNR change).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Replace `--out` if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `ae pipeline`.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Output directory (`model.tnae`, `model-int8.tnae`, history, metrics).
+    #[arg(long, default_value = "runs/mnist", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Hyper-parameters.
+    #[command(flatten)]
+    pub hyper: HyperArgs,
+    /// Continue an interrupted run.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace existing model files in `--out`.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs a parsed command line. `interrupt` is set by the Ctrl-C handler.
+pub fn run(cli: Cli, interrupt: Arc<AtomicBool>) -> Result<()> {
+    match cli.command {
+        Command::Train(a) => train::run(&a, cli.quiet, interrupt).map(|_| ()),
+        Command::Summary(a) => summary::run(&a),
+        Command::Eval(a) => eval::run(&a, cli.quiet),
+        Command::Export(a) => export::run(&a, cli.quiet),
+        Command::Pipeline(a) => pipeline::run(&a, cli.quiet, interrupt),
+    }
+}

@@ -1,0 +1,79 @@
+//! `ae train`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::{DataArgs, HyperArgs, TrainArgs};
+use crate::data::{self, Splits};
+use crate::error::Result;
+use crate::fsio;
+use crate::optim::AdamConfig;
+use crate::train::history::{self, History};
+use crate::train::{self as training, RunOptions, TrainConfig};
+
+/// `model.tnae` -> `model.ckpt`.
+pub(crate) fn checkpoint_path(model: &Path) -> PathBuf {
+    model.with_extension("ckpt")
+}
+
+pub(crate) fn config(h: &HyperArgs) -> TrainConfig {
+    TrainConfig {
+        latent: h.latent,
+        epochs: h.epochs,
+        batch: h.batch,
+        seed: h.seed,
+        adam: AdamConfig { lr: h.lr, ..AdamConfig::default() },
+        ..TrainConfig::default()
+    }
+}
+
+/// Trains and writes `out` and its history; returns the splits for callers that go on.
+pub(crate) fn train_to(
+    data_args: &DataArgs,
+    hyper: &HyperArgs,
+    out: &Path,
+    resume: bool,
+    force: bool,
+    quiet: bool,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Splits> {
+    let config = config(hyper);
+    config.validate()?;
+    if !resume {
+        fsio::refuse_overwrite(out, force)?;
+    }
+    let dir = data::resolve_dir(data_args.data.as_deref(), quiet)?;
+    let splits = Splits::load(&dir, data_args.val)?;
+    if !quiet {
+        eprintln!(
+            "training on {} images ({}x{}) from {}, {} validation, {} epochs",
+            splits.train.count,
+            splits.train.rows,
+            splits.train.cols,
+            dir.display(),
+            splits.val.count,
+            config.epochs
+        );
+    }
+    let opts = RunOptions {
+        resume,
+        threads: hyper.threads,
+        quiet,
+        interrupt,
+        stop_after_steps: hyper.stop_after_steps,
+        ..RunOptions::new(checkpoint_path(out))
+    };
+    let outcome = training::train(&config, &splits.train, &splits.val, &opts)?;
+    fsio::write_atomic(out, &outcome.params.to_model_file()?)?;
+    History { config, train_images: splits.train.count, val_images: splits.val.count, epochs: outcome.history }
+        .save(&history::path_for(out))?;
+    if !quiet {
+        eprintln!("wrote {} and {}", out.display(), history::path_for(out).display());
+    }
+    Ok(splits)
+}
+
+pub(crate) fn run(a: &TrainArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> Result<Splits> {
+    train_to(&a.data, &a.hyper, &a.out, a.resume, a.force, quiet, interrupt)
+}

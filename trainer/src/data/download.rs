@@ -1,0 +1,172 @@
+//! Fetching MNIST into the cache directory: mirrors tried in order, MD5-verified, written atomically.
+//!
+//! A file is streamed into a temporary file next to its destination while its MD5 is computed; only
+//! a file whose size and digest match is renamed into place. A failed, short or corrupted download
+//! therefore never leaves anything that a later run could take for valid data.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+
+use crate::error::{Error, Result};
+
+/// One file to fetch and the MD5 it must have.
+#[derive(Debug, Clone)]
+pub struct RemoteFile {
+    /// File name on the mirror and on disk.
+    pub name: String,
+    /// Expected MD5, lowercase hex.
+    pub md5: String,
+}
+
+/// MNIST mirrors, tried in this order.
+pub const MNIST_MIRRORS: [&str; 2] = [
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+];
+
+/// The four MNIST files with their published MD5 sums.
+pub const MNIST_FILES: [(&str, &str); 4] = [
+    ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+    ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+    ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+];
+
+/// Where MNIST is cached: `$XDG_CACHE_HOME/tinyae/mnist` (or the platform's cache directory).
+pub fn default_cache_dir() -> Result<PathBuf> {
+    dirs::cache_dir().map(|d| d.join("tinyae").join("mnist")).ok_or_else(|| {
+        Error::InvalidOption("no cache directory on this system: pass --data DIR".into())
+    })
+}
+
+/// Downloads a set of files from a list of mirrors.
+#[derive(Debug, Clone)]
+pub struct Downloader {
+    /// Base URLs ending in `/`, tried in order.
+    pub mirrors: Vec<String>,
+    /// Files to fetch.
+    pub files: Vec<RemoteFile>,
+    /// Bound on one whole request.
+    pub timeout: Duration,
+    /// No progress output at all.
+    pub quiet: bool,
+}
+
+impl Downloader {
+    /// The MNIST files from the standard mirrors.
+    pub fn mnist(quiet: bool) -> Self {
+        Downloader {
+            mirrors: MNIST_MIRRORS.iter().map(|s| s.to_string()).collect(),
+            files: MNIST_FILES
+                .iter()
+                .map(|(name, md5)| RemoteFile { name: name.to_string(), md5: md5.to_string() })
+                .collect(),
+            timeout: Duration::from_secs(300),
+            quiet,
+        }
+    }
+
+    /// Makes sure every file is in `dir` with the right digest, downloading what is missing or
+    /// corrupt. An existing file with the wrong digest is replaced only by a verified download.
+    pub fn fetch_missing(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        for file in &self.files {
+            let dest = dir.join(&file.name);
+            if dest.is_file() && md5_of_file(&dest)? == file.md5 {
+                continue;
+            }
+            self.fetch_one(file, &dest)?;
+        }
+        Ok(())
+    }
+
+    fn fetch_one(&self, file: &RemoteFile, dest: &Path) -> Result<()> {
+        let mut reasons = Vec::new();
+        for mirror in &self.mirrors {
+            let url = format!("{mirror}{}", file.name);
+            match self.try_mirror(&url, file, dest) {
+                Ok(()) => return Ok(()),
+                Err(reason) => {
+                    if !self.quiet {
+                        eprintln!("download of {url} failed: {reason}");
+                    }
+                    reasons.push(format!("{url}: {reason}"));
+                }
+            }
+        }
+        Err(Error::Download { name: file.name.clone(), reasons: reasons.join("; ") })
+    }
+
+    /// One attempt; on any failure the temporary file is dropped (deleted) and `dest` untouched.
+    fn try_mirror(&self, url: &str, file: &RemoteFile, dest: &Path) -> std::result::Result<(), String> {
+        let dir = dest.parent().unwrap_or(Path::new("."));
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(self.timeout)).build().into();
+        let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+        let expected_len = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let bar = progress_bar(self.quiet, expected_len, &file.name);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".tinyae-download-")
+            .tempfile_in(dir)
+            .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
+        let mut reader = response.body_mut().as_reader();
+        let mut hasher = Md5::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut received = 0u64;
+        loop {
+            let n = reader.read(&mut buf).map_err(|e| format!("connection failed after {received} bytes: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n]).map_err(|e| format!("cannot write: {e}"))?;
+            received += n as u64;
+            bar.set_position(received);
+        }
+        bar.finish_and_clear();
+        if let Some(len) = expected_len {
+            if received != len {
+                return Err(format!("truncated: received {received} of {len} bytes"));
+            }
+        }
+        let digest = hex::encode(hasher.finalize());
+        if digest != file.md5 {
+            return Err(format!("MD5 mismatch (got {digest}, expected {}): corrupted download", file.md5));
+        }
+        tmp.as_file().sync_all().map_err(|e| format!("cannot flush: {e}"))?;
+        tmp.persist(dest).map_err(|e| format!("cannot move into place: {}", e.error))?;
+        if !self.quiet {
+            eprintln!("downloaded {} ({received} bytes, MD5 ok)", dest.display());
+        }
+        Ok(())
+    }
+}
+
+fn progress_bar(quiet: bool, len: Option<u64>, name: &str) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len.unwrap_or(0));
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(name.to_string());
+    bar
+}
+
+/// MD5 of a file, lowercase hex.
+pub fn md5_of_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(Error::io(path))?;
+    let mut hasher = Md5::new();
+    std::io::copy(&mut f, &mut hasher).map_err(Error::io(path))?;
+    Ok(hex::encode(hasher.finalize()))
+}

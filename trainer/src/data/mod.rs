@@ -1,0 +1,145 @@
+//! Image data: IDX files from a directory (or downloaded MNIST), and the train / validation / test
+//! splits the commands work on.
+//!
+//! Only images are read; labels play no part in an autoencoder.
+
+pub mod download;
+pub mod idx;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// File names of the standard IDX image files (a `.gz` suffix is also accepted).
+pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+/// See [`TRAIN_IMAGES`].
+pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
+
+/// `count` grayscale images of `rows x cols` bytes, one after the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSet {
+    /// All pixels, image after image, row-major.
+    pub pixels: Vec<u8>,
+    /// Number of images.
+    pub count: usize,
+    /// Image height.
+    pub rows: usize,
+    /// Image width.
+    pub cols: usize,
+}
+
+impl ImageSet {
+    /// Pixels per image.
+    pub fn image_len(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Image `i`; panics if `i >= count` (callers index within `count`).
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.image_len();
+        &self.pixels[i * n..(i + 1) * n]
+    }
+
+    /// Iterates over the images.
+    pub fn images(&self) -> impl ExactSizeIterator<Item = &[u8]> {
+        self.pixels.chunks_exact(self.image_len().max(1))
+    }
+
+    /// Moves the last `fraction` of the images into a new set (the validation split), the way
+    /// Keras' `validation_split` does: no shuffling, so the split is the same on every run.
+    pub fn split_off_tail(&mut self, fraction: f64) -> Result<ImageSet> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(Error::InvalidOption(format!("--val must be in [0, 1), got {fraction}")));
+        }
+        let n_val = (self.count as f64 * fraction).round() as usize;
+        if n_val > 0 && n_val == self.count {
+            return Err(Error::InvalidOption("--val leaves no training images".into()));
+        }
+        let keep = self.count - n_val;
+        let pixels = self.pixels.split_off(keep * self.image_len());
+        self.count = keep;
+        Ok(ImageSet { pixels, count: n_val, rows: self.rows, cols: self.cols })
+    }
+}
+
+/// Which part of the data a command works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Split {
+    /// The training images (without the validation tail).
+    Train,
+    /// The validation tail carved from the training file.
+    Val,
+    /// The test file.
+    Test,
+}
+
+/// The three splits of one data directory.
+#[derive(Debug, Clone)]
+pub struct Splits {
+    /// Training images.
+    pub train: ImageSet,
+    /// Validation images (empty when `--val 0`).
+    pub val: ImageSet,
+    /// Test images.
+    pub test: ImageSet,
+}
+
+impl Splits {
+    /// Loads the training and test files of `dir` and carves `val_fraction` off training.
+    pub fn load(dir: &Path, val_fraction: f64) -> Result<Self> {
+        let mut train = idx::read_images(&find(dir, TRAIN_IMAGES)?)?;
+        let test = idx::read_images(&find(dir, TEST_IMAGES)?)?;
+        if (train.rows, train.cols) != (test.rows, test.cols) {
+            return Err(Error::Mismatch(format!(
+                "{}: training images are {}x{} but test images are {}x{}",
+                dir.display(),
+                train.rows,
+                train.cols,
+                test.rows,
+                test.cols
+            )));
+        }
+        let val = train.split_off_tail(val_fraction)?;
+        Ok(Splits { train, val, test })
+    }
+
+    /// One split.
+    pub fn get(&self, split: Split) -> &ImageSet {
+        match split {
+            Split::Train => &self.train,
+            Split::Val => &self.val,
+            Split::Test => &self.test,
+        }
+    }
+}
+
+/// `dir/name`, or `dir/name.gz`, whichever exists.
+pub fn find(dir: &Path, name: &str) -> Result<PathBuf> {
+    if !dir.is_dir() {
+        return Err(Error::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "data directory not found"),
+        });
+    }
+    let raw = dir.join(name);
+    if raw.is_file() {
+        return Ok(raw);
+    }
+    let gz = dir.join(format!("{name}.gz"));
+    if gz.is_file() {
+        return Ok(gz);
+    }
+    Err(Error::MissingDataFile { dir: dir.to_path_buf(), name: name.to_string() })
+}
+
+/// The data directory to use: `--data` when given, else the MNIST cache (downloaded when missing).
+pub fn resolve_dir(data: Option<&Path>, quiet: bool) -> Result<PathBuf> {
+    match data {
+        Some(dir) => Ok(dir.to_path_buf()),
+        None => {
+            let dir = download::default_cache_dir()?;
+            download::Downloader::mnist(quiet).fetch_missing(&dir)?;
+            Ok(dir)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Reconstruction quality of a model file on a set of images, computed through ae-core — the same
+//! code a board runs — for float and int8 models alike.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use ae_core::format::ModelRef;
+
+use crate::data::ImageSet;
+use crate::error::{Error, Result};
+use crate::model::loss::bce_of_probability;
+
+/// Per-image PSNR is capped here when an image is reconstructed exactly (its MSE is 0).
+pub const MAX_IMAGE_PSNR_DB: f64 = 100.0;
+
+/// Quality figures over a set of images (pixels in `[0, 1]`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Mean binary cross-entropy (Keras' clipped form).
+    pub bce: f64,
+    /// Mean squared error.
+    pub mse: f64,
+    /// `10 log10(1 / mse)` over the whole set.
+    pub psnr_db: f64,
+    /// Mean over images of each image's PSNR.
+    pub mean_image_psnr_db: f64,
+    /// Images evaluated.
+    pub images: usize,
+}
+
+/// `10 log10(1 / mse)`, capped at [`MAX_IMAGE_PSNR_DB`].
+pub fn psnr(mse: f64) -> f64 {
+    if mse <= 0.0 {
+        MAX_IMAGE_PSNR_DB
+    } else {
+        (10.0 * (1.0 / mse).log10()).min(MAX_IMAGE_PSNR_DB)
+    }
+}
+
+/// Runs `model` on one image: the float model's `[0, 1]` outputs, or the int8 model's pixels / 255.
+pub fn reconstruct(model: &ModelRef<'_>, image: &[u8], out: &mut [f32]) -> Result<()> {
+    let (_, latent) = model.dims().as_usize();
+    let wrap = |e: ae_core::Error| Error::Mismatch(format!("cannot run the model: {e}"));
+    match model {
+        ModelRef::Float(m) => {
+            let x: Vec<f32> = image.iter().map(|&p| ae_core::pixels::to_unit(p)).collect();
+            let mut h = vec![0.0; latent];
+            m.encode(&x, &mut h).map_err(wrap)?;
+            m.decode(&h, out).map_err(wrap)
+        }
+        ModelRef::Int8(m) => {
+            let mut code = vec![0u8; latent];
+            m.encode(image, &mut code).map_err(wrap)?;
+            let mut pixels = vec![0u8; image.len()];
+            m.decode(&code, &mut vec![0i16; latent], &mut pixels).map_err(wrap)?;
+            for (o, &p) in out.iter_mut().zip(&pixels) {
+                *o = ae_core::pixels::to_unit(p);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks that `model` takes images of `set`'s size.
+pub fn check_fits(model: &ModelRef<'_>, set: &ImageSet) -> Result<()> {
+    let input = model.dims().input as usize;
+    if input != set.image_len() {
+        return Err(Error::Mismatch(format!(
+            "the model takes {input} pixels per image but the data has {}x{} = {}",
+            set.rows,
+            set.cols,
+            set.image_len()
+        )));
+    }
+    Ok(())
+}
+
+/// Per-image sums: (BCE sum, squared-error sum).
+fn image_sums(model: &ModelRef<'_>, image: &[u8]) -> Result<(f64, f64)> {
+    let mut out = vec![0.0f32; image.len()];
+    reconstruct(model, image, &mut out)?;
+    let mut bce = 0.0;
+    let mut se = 0.0;
+    for (&y, &p) in out.iter().zip(image) {
+        let t = f64::from(p) / 255.0;
+        let y = f64::from(y);
+        bce += bce_of_probability(y, t);
+        se += (y - t) * (y - t);
+    }
+    Ok((bce, se))
+}
+
+/// Evaluates `model` on every image of `set` (in parallel; the sums are taken in image order, so
+/// the result does not depend on the thread count).
+pub fn evaluate(model: &ModelRef<'_>, set: &ImageSet) -> Result<Metrics> {
+    check_fits(model, set)?;
+    if set.count == 0 {
+        return Err(Error::Mismatch("the selected split has no images (use --val to carve a validation split)".into()));
+    }
+    let per_image: Vec<(f64, f64)> =
+        set.pixels.par_chunks(set.image_len()).map(|img| image_sums(model, img)).collect::<Result<_>>()?;
+    let n = set.image_len() as f64;
+    let (mut bce, mut se, mut psnr_sum) = (0.0, 0.0, 0.0);
+    for &(b, s) in &per_image {
+        bce += b;
+        se += s;
+        psnr_sum += psnr(s / n);
+    }
+    let total = n * set.count as f64;
+    let mse = se / total;
+    Ok(Metrics {
+        bce: bce / total,
+        mse,
+        psnr_db: psnr(mse),
+        mean_image_psnr_db: psnr_sum / set.count as f64,
+        images: set.count,
+    })
+}

@@ -1,0 +1,133 @@
+//! Post-training int8 quantization of a float model, calibrated on training images.
+//!
+//! Follows the TFLite int8 scheme where it applies: weights symmetric per output channel
+//! (`scale = max|w| / 127`), int32 biases at scale `input_scale * weight_scale`, and fixed-point
+//! multipliers for every rescaling. The latent code is asymmetric uint8 over the range the encoder
+//! produces on the calibration images (always including 0). See ae-core's `FORMAT.md`.
+
+use ae_core::format::{self, FloatRef, Int8Tensors, QuantLayerTensors, INPUT_SCALE};
+use ae_core::requant::Requant;
+use ae_core::sigmoid_lut;
+
+use crate::data::ImageSet;
+use crate::error::{Error, Result};
+
+/// The latent range seen on the calibration images.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatentRange {
+    /// Smallest latent value (at most 0).
+    pub min: f32,
+    /// Largest latent value (at least 0).
+    pub max: f32,
+}
+
+/// Runs the float encoder over `images` and returns the range of its outputs.
+pub fn calibrate(model: &FloatRef<'_>, images: &ImageSet) -> Result<LatentRange> {
+    let (input, latent) = model.dims.as_usize();
+    if images.image_len() != input || images.count == 0 {
+        return Err(Error::Mismatch(format!(
+            "calibration needs images of {input} pixels; got {} images of {}",
+            images.count,
+            images.image_len()
+        )));
+    }
+    let (mut min, mut max) = (0.0f32, 0.0f32);
+    let mut x = vec![0.0f32; input];
+    let mut h = vec![0.0f32; latent];
+    for img in images.images() {
+        ae_core::pixels::to_unit_slice(img, &mut x);
+        model.encode(&x, &mut h).map_err(|e| Error::Mismatch(e.to_string()))?;
+        for &v in &h {
+            min = min.min(v);
+            max = max.max(v);
+        }
+    }
+    Ok(LatentRange { min, max })
+}
+
+struct Layer {
+    weights: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+/// Symmetric per-row int8 quantization of `[rows][cols]` weights.
+fn quantize_rows(w: &[f32], cols: usize) -> Layer {
+    let mut weights = Vec::with_capacity(w.len());
+    let mut scales = Vec::new();
+    for row in w.chunks_exact(cols) {
+        let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        scales.push(scale);
+        weights.extend(row.iter().map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8));
+    }
+    Layer { weights, scales }
+}
+
+fn rq(m: f64) -> Result<Requant> {
+    Requant::from_real(m).map_err(|e| Error::Mismatch(format!("cannot represent a rescaling factor {m:e}: {e}")))
+}
+
+fn bias_q(b: f32, scale: f64) -> i32 {
+    (f64::from(b) / scale).round().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
+}
+
+/// Quantizes `model` to an int8 model file, calibrating the latent range on `calibration`.
+pub fn quantize(model: &FloatRef<'_>, calibration: &ImageSet) -> Result<Vec<u8>> {
+    let (input, latent) = model.dims.as_usize();
+    let range = calibrate(model, calibration)?;
+    let span = (range.max - range.min).max(f32::MIN_POSITIVE * 256.0);
+    let latent_scale = span / 255.0;
+    let zero_point = (-range.min / latent_scale).round().clamp(0.0, 255.0) as u8;
+    let s_in = f64::from(INPUT_SCALE);
+    let s_h = f64::from(latent_scale);
+
+    let enc = quantize_rows(model.encoder_weights, input);
+    let mut enc_bias = Vec::with_capacity(latent);
+    let mut enc_mult = Vec::with_capacity(2 * latent);
+    let mut enc_shift = Vec::with_capacity(2 * latent);
+    for (j, &s_w) in enc.scales.iter().enumerate() {
+        let acc_scale = s_in * f64::from(s_w);
+        enc_bias.push(bias_q(model.encoder_bias[j], acc_scale));
+        for m in [acc_scale / s_h, f64::from(model.leaky_slope) * acc_scale / s_h] {
+            let r = rq(m)?;
+            enc_mult.push(r.multiplier);
+            enc_shift.push(r.shift);
+        }
+    }
+
+    let dec = quantize_rows(model.decoder_weights, latent);
+    let mut dec_bias = Vec::with_capacity(input);
+    let mut dec_mult = Vec::with_capacity(input);
+    let mut dec_shift = Vec::with_capacity(input);
+    for (i, &s_w) in dec.scales.iter().enumerate() {
+        let acc_scale = s_h * f64::from(s_w);
+        dec_bias.push(bias_q(model.decoder_bias[i], acc_scale));
+        let r = rq(acc_scale * sigmoid_lut::STEPS_PER_UNIT)?;
+        dec_mult.push(r.multiplier);
+        dec_shift.push(r.shift);
+    }
+
+    let tensors = Int8Tensors {
+        latent_scale,
+        latent_zero_point: zero_point,
+        encoder: QuantLayerTensors {
+            weights: &enc.weights,
+            weight_scales: &enc.scales,
+            bias: &enc_bias,
+            multipliers: &enc_mult,
+            shifts: &enc_shift,
+        },
+        decoder: QuantLayerTensors {
+            weights: &dec.weights,
+            weight_scales: &dec.scales,
+            bias: &dec_bias,
+            multipliers: &dec_mult,
+            shifts: &dec_shift,
+        },
+    };
+    let mut out = vec![0u8; 2 * input * latent + 20 * (input + latent) + 256];
+    let n = format::write_int8(input as u32, latent as u32, model.leaky_slope, &tensors, &mut out)
+        .map_err(|e| Error::Mismatch(format!("cannot encode the int8 model: {e}")))?;
+    out.truncate(n);
+    Ok(out)
+}

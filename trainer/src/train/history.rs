@@ -1,0 +1,53 @@
+//! Per-epoch training history, saved as JSON next to the model for plotting and comparison.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fsio;
+
+/// One finished epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training BCE over the epoch (as Keras reports it).
+    pub loss: f64,
+    /// BCE on the validation split after the epoch, when there is one.
+    pub val_loss: Option<f64>,
+    /// Seconds spent training in the epoch.
+    pub seconds: f64,
+}
+
+/// The history file: settings and epochs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct History {
+    /// The run's settings.
+    pub config: super::TrainConfig,
+    /// Images trained on.
+    pub train_images: usize,
+    /// Validation images.
+    pub val_images: usize,
+    /// One record per epoch.
+    pub epochs: Vec<EpochRecord>,
+}
+
+impl History {
+    /// Writes the history as pretty JSON, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Mismatch(format!("cannot encode history: {e}")))?;
+        fsio::write_atomic(path, &json)
+    }
+
+    /// Reads a history file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = fsio::read(path)?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Idx { path: path.to_path_buf(), problem: format!("not a training history: {e}") })
+    }
+}
+
+/// `model.tnae` -> `model.history.json`.
+pub fn path_for(model: &Path) -> std::path::PathBuf {
+    model.with_extension("history.json")
+}
