@@ -14,6 +14,7 @@ pub mod fsio;
 pub mod model;
 pub mod optim;
 pub mod quantize;
+pub mod simd;
 pub mod summary;
 pub mod train;
 

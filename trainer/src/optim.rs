@@ -54,18 +54,53 @@ impl Adam {
 
     /// One update of every tensor with its gradient.
     pub fn update(&mut self, params: [&mut [f32]; 4], grads: [&[f32]; 4]) {
+        let step = self.begin_step();
+        for (((p, g), m), v) in params.into_iter().zip(grads).zip(&mut self.m).zip(&mut self.v) {
+            step.apply(p, g, None, m, v);
+        }
+    }
+
+    /// Advances the step count and returns the step's constants, for callers that update
+    /// slices of the tensors in parallel with [`AdamStep::apply`].
+    pub fn begin_step(&mut self) -> AdamStep {
         self.step += 1;
         let c = self.config;
         let t = self.step as f64;
         let alpha = (f64::from(c.lr) * (1.0 - f64::from(c.beta2).powf(t)).sqrt()
             / (1.0 - f64::from(c.beta1).powf(t))) as f32;
-        let (one_m_b1, one_m_b2) = (1.0 - c.beta1, 1.0 - c.beta2);
-        for (((p, g), m), v) in params.into_iter().zip(grads).zip(&mut self.m).zip(&mut self.v) {
-            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                *m += (g - *m) * one_m_b1;
-                *v += (g * g - *v) * one_m_b2;
-                *p -= alpha * *m / (v.sqrt() + c.eps);
-            }
+        AdamStep { alpha, one_minus_beta1: 1.0 - c.beta1, one_minus_beta2: 1.0 - c.beta2, eps: c.eps }
+    }
+}
+
+/// The constants of one Adam step.
+#[derive(Debug, Clone, Copy)]
+pub struct AdamStep {
+    alpha: f32,
+    one_minus_beta1: f32,
+    one_minus_beta2: f32,
+    eps: f32,
+}
+
+impl AdamStep {
+    /// Updates parameters `p` with gradient `g` (plus `g2`, when the gradient comes in two
+    /// parts) and moments `m`, `v`. Element-wise, so any split of the slices gives the same bits.
+    #[inline]
+    pub fn apply(&self, p: &mut [f32], g: &[f32], g2: Option<&[f32]>, m: &mut [f32], v: &mut [f32]) {
+        match g2 {
+            None => adam_kernel(*self, p, g, g, 0.0, m, v),
+            Some(g2) => adam_kernel(*self, p, g, g2, 1.0, m, v),
+        }
+    }
+}
+
+crate::multiversion! {
+    /// `g + g2_weight * g2` is the gradient (`g2_weight` is 0 or 1, so the sum is exact).
+    pub fn adam_kernel(s: AdamStep, p: &mut [f32], g: &[f32], g2: &[f32], g2_weight: f32, m: &mut [f32], v: &mut [f32]) {
+        for ((((p, &g), &g2), m), v) in p.iter_mut().zip(g).zip(g2).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = g + g2_weight * g2;
+            *m += (g - *m) * s.one_minus_beta1;
+            *v += (g * g - *v) * s.one_minus_beta2;
+            *p -= s.alpha * *m / (v.sqrt() + s.eps);
         }
     }
 }

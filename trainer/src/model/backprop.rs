@@ -17,7 +17,7 @@
 
 use nalgebra::{DMatrix, DVector, Dyn, MatrixView};
 
-use super::loss::sigmoid_and_bce;
+use super::loss::sigmoid_bce_in_place;
 use super::Params;
 
 type Strided<'a> = MatrixView<'a, f32, Dyn, Dyn, Dyn, Dyn>;
@@ -26,6 +26,28 @@ type Strided<'a> = MatrixView<'a, f32, Dyn, Dyn, Dyn, Dyn>;
 fn transposed(m: &DMatrix<f32>) -> Strided<'_> {
     let (rows, cols) = m.shape();
     Strided::from_slice_with_strides_generic(m.as_slice(), Dyn(cols), Dyn(rows), Dyn(rows), Dyn(1))
+}
+
+/// A plain view of `m` with the same strided type as [`transposed`].
+fn plain(m: &DMatrix<f32>) -> Strided<'_> {
+    let (rows, cols) = m.shape();
+    Strided::from_slice_with_strides_generic(m.as_slice(), Dyn(rows), Dyn(cols), Dyn(1), Dyn(rows))
+}
+
+/// nalgebra's blocked `gemm` path (matrixmultiply) takes any strides; its fallback for
+/// matrices with a dimension of 5 or less reads strided views out of bounds (nalgebra 0.35,
+/// `axcpy_uninit` uses the storage length as the vector length). Only tiny test shapes go there;
+/// they get contiguous copies.
+const NALGEBRA_SMALL_DIM: usize = 5;
+
+/// `y = a b`.
+fn gemm(y: &mut DMatrix<f32>, a: Strided<'_>, b: Strided<'_>) {
+    let small = [a.nrows(), a.ncols(), b.ncols()].iter().any(|&d| d <= NALGEBRA_SMALL_DIM);
+    if small {
+        y.gemm(1.0, &a.clone_owned(), &b.clone_owned(), 0.0);
+    } else {
+        y.gemm(1.0, &a, &b, 0.0);
+    }
 }
 
 /// Gradients of the loss with respect to each parameter tensor.
@@ -100,10 +122,8 @@ impl Shard {
             let grads = std::mem::replace(&mut self.grads, Grads::zeros(0, 0));
             *self = Shard { grads, ..Shard::new(input, latent, k) };
         }
-        for (mut col, img) in self.x.column_iter_mut().zip(images) {
-            for (v, &p) in col.iter_mut().zip(img) {
-                *v = ae_core::pixels::to_unit(p);
-            }
+        for (col, img) in self.x.as_mut_slice().chunks_exact_mut(input.max(1)).zip(images) {
+            ae_core::pixels::to_unit_slice(img, col);
         }
     }
 
@@ -124,24 +144,20 @@ impl Shard {
 
     /// Runs the network on `x`; returns the sum of the per-pixel BCE over the shard.
     pub fn forward(&mut self, p: &Params) -> f64 {
-        self.z1.gemm(1.0, &transposed(&p.w1), &self.x, 0.0);
-        for mut col in self.z1.column_iter_mut() {
-            col += &p.b1;
-        }
+        gemm(&mut self.z1, transposed(&p.w1), plain(&self.x));
         let slope = p.slope;
-        for (h, &z) in self.h.as_mut_slice().iter_mut().zip(self.z1.as_slice()) {
-            *h = if z >= 0.0 { z } else { slope * z };
-        }
-        self.y.gemm(1.0, &transposed(&p.w2), &self.h, 0.0);
-        let mut total = 0.0f64;
-        for (mut y_col, x_col) in self.y.column_iter_mut().zip(self.x.column_iter()) {
-            let mut col_loss = 0.0f32;
-            for ((y, &t), &b) in y_col.iter_mut().zip(x_col.iter()).zip(p.b2.iter()) {
-                let (out, loss) = sigmoid_and_bce(*y + b, t);
-                *y = out;
-                col_loss += loss;
+        let latent = self.z1.nrows().max(1);
+        for (z_col, h_col) in self.z1.as_mut_slice().chunks_exact_mut(latent).zip(self.h.as_mut_slice().chunks_exact_mut(latent)) {
+            for ((z, h), &b) in z_col.iter_mut().zip(h_col.iter_mut()).zip(p.b1.as_slice()) {
+                *z += b;
+                *h = if *z >= 0.0 { *z } else { slope * *z };
             }
-            total += f64::from(col_loss);
+        }
+        gemm(&mut self.y, transposed(&p.w2), plain(&self.h));
+        let input = self.x.nrows().max(1);
+        let mut total = 0.0f64;
+        for (y_col, x_col) in self.y.as_mut_slice().chunks_exact_mut(input).zip(self.x.as_slice().chunks_exact(input)) {
+            total += f64::from(sigmoid_bce_in_place(y_col, p.b2.as_slice(), x_col));
         }
         total
     }
@@ -154,12 +170,12 @@ impl Shard {
         }
         let dz2 = &self.y;
         let g = &mut self.grads;
-        g.w2.gemm(1.0, &self.h, &transposed(dz2), 0.0);
+        gemm(&mut g.w2, plain(&self.h), transposed(dz2));
         g.b2.fill(0.0);
         for col in dz2.column_iter() {
             g.b2 += col;
         }
-        self.dh.gemm(1.0, &p.w2, dz2, 0.0);
+        gemm(&mut self.dh, plain(&p.w2), plain(dz2));
         let slope = p.slope;
         for (d, &z) in self.dh.as_mut_slice().iter_mut().zip(self.z1.as_slice()) {
             if z < 0.0 {
@@ -167,7 +183,7 @@ impl Shard {
             }
         }
         let dz1 = &self.dh;
-        g.w1.gemm(1.0, &self.x, &transposed(dz1), 0.0);
+        gemm(&mut g.w1, plain(&self.x), transposed(dz1));
         g.b1.fill(0.0);
         for col in dz1.column_iter() {
             g.b1 += col;

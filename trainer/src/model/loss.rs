@@ -10,6 +10,8 @@ use ae_core::kernels::exp_f32;
 pub const EPSILON: f64 = 1e-7;
 /// `logit(1 - 1e-7)`: the logit beyond which clipping takes over.
 pub const MAX_LOGIT: f32 = 16.118_095;
+/// `e^-MAX_LOGIT`.
+const MIN_EXP: f32 = 1.000_000_1e-7;
 
 /// `ln(1 + x)` for `x` in `[0, 1]`, branch-free; error below 1e-7 absolute.
 #[inline(always)]
@@ -25,11 +27,41 @@ pub fn ln_1p_unit(x: f32) -> f32 {
 #[inline(always)]
 pub fn sigmoid_and_bce(z: f32, t: f32) -> (f32, f32) {
     let e = exp_f32(-z.abs());
-    let y = if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+    let r = 1.0 / (1.0 + e);
+    let y = if z >= 0.0 { r } else { e * r };
+    // e^-|clamp(z)| = max(e^-|z|, e^-MAX_LOGIT): the exponential is monotonic.
     let zc = z.clamp(-MAX_LOGIT, MAX_LOGIT);
-    let ec = exp_f32(-zc.abs());
+    let ec = e.max(MIN_EXP);
     let loss = zc.max(0.0) - zc * t + ln_1p_unit(ec);
     (y, loss)
+}
+
+/// Lanes of the loss accumulator in [`sigmoid_bce_in_place`].
+const LANES: usize = 8;
+
+crate::multiversion! {
+/// For one image: turns logits `z` (plus `bias`) into sigmoid outputs in place and returns the
+/// summed BCE against `target`. Accumulates in [`LANES`] lanes so the loop vectorizes.
+pub fn sigmoid_bce_in_place(z: &mut [f32], bias: &[f32], target: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (zc, zt) = z.as_chunks_mut::<LANES>();
+    let (bc, bt) = bias.as_chunks::<LANES>();
+    let (tc, tt) = target.as_chunks::<LANES>();
+    for ((z, b), t) in zc.iter_mut().zip(bc).zip(tc) {
+        for l in 0..LANES {
+            let (y, loss) = sigmoid_and_bce(z[l] + b[l], t[l]);
+            z[l] = y;
+            acc[l] += loss;
+        }
+    }
+    let mut tail = 0.0;
+    for ((z, b), t) in zt.iter_mut().zip(bt).zip(tt) {
+        let (y, loss) = sigmoid_and_bce(*z + b, *t);
+        *z = y;
+        tail += loss;
+    }
+    acc.iter().sum::<f32>() + tail
+}
 }
 
 /// Keras' BCE of one prediction `y` (a probability) against target `t`, in f64.

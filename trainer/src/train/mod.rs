@@ -230,12 +230,36 @@ fn step(pool: &rayon::ThreadPool, shards: &mut [Shard], state: &mut State, set: 
     let (first, rest) = idx.split_at(per_shard.min(idx.len()));
     let (a, b) = shards.split_at_mut(1);
     let (la, lb) = pool.join(|| run(&mut a[0], first), || run(&mut b[0], rest));
-    if !rest.is_empty() {
-        let (a, b) = shards.split_at_mut(1);
-        a[0].grads.add(&b[0].grads);
+    let ga = shards[0].grads.tensors();
+    let gb = (!rest.is_empty()).then(|| shards[1].grads.tensors());
+    let adam_step = state.adam.begin_step();
+    // Adam is element-wise: each tensor is cut in two halves updated on the two threads. The
+    // shard gradients are added inside the update (a + b, in that order, for every element).
+    let mut jobs = Vec::with_capacity(8);
+    let params = state.params.tensors_mut();
+    for (t, (((p, m), v), g)) in params.into_iter().zip(&mut state.adam.m).zip(&mut state.adam.v).zip(ga).enumerate() {
+        let mid = p.len() / 2;
+        let (p0, p1) = p.split_at_mut(mid);
+        let (m0, m1) = m.split_at_mut(mid);
+        let (v0, v1) = v.split_at_mut(mid);
+        let (g0, g1) = g.split_at(mid);
+        let (h0, h1) = match gb {
+            Some(gb) => {
+                let (h0, h1) = gb[t].split_at(mid);
+                (Some(h0), Some(h1))
+            }
+            None => (None, None),
+        };
+        jobs.push((p0, g0, h0, m0, v0));
+        jobs.push((p1, g1, h1, m1, v1));
     }
-    let grads = shards[0].grads.tensors();
-    state.adam.update(state.params.tensors_mut(), grads);
+    let (even, odd): (Vec<_>, Vec<_>) = jobs.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let apply_all = |list: Vec<(usize, (&mut [f32], &[f32], Option<&[f32]>, &mut [f32], &mut [f32]))>| {
+        for (_, (p, g, h, m, v)) in list {
+            adam_step.apply(p, g, h, m, v);
+        }
+    };
+    pool.join(|| apply_all(even), || apply_all(odd));
     la + lb
 }
 
