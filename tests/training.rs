@@ -9,12 +9,37 @@ use trainer::train::{self, RunOptions, TrainConfig};
 use trainer::Error;
 
 fn config(epochs: usize) -> TrainConfig {
-    TrainConfig { latent: 6, epochs, batch: 8, seed: 5, ..TrainConfig::default() }
+    TrainConfig {
+        latent: 6,
+        epochs,
+        batch: 8,
+        seed: 5,
+        ..TrainConfig::default()
+    }
 }
 
-fn run(cfg: &TrainConfig, set: &ImageSet, dir: &std::path::Path, threads: usize) -> trainer::train::Outcome {
-    let opts = RunOptions { threads, quiet: true, ..RunOptions::new(dir.join("m.ckpt")) };
-    train::train(cfg, set, &ImageSet { count: 0, pixels: vec![], ..set.clone() }, &opts).unwrap()
+fn run(
+    cfg: &TrainConfig,
+    set: &ImageSet,
+    dir: &std::path::Path,
+    threads: usize,
+) -> trainer::train::Outcome {
+    let opts = RunOptions {
+        threads,
+        quiet: true,
+        ..RunOptions::new(dir.join("m.ckpt"))
+    };
+    train::train(
+        cfg,
+        set,
+        &ImageSet {
+            count: 0,
+            pixels: vec![],
+            ..set.clone()
+        },
+        &opts,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -22,8 +47,17 @@ fn loss_falls_and_validation_is_reported() {
     let set = common::synthetic(120, 8, 1);
     let val = common::synthetic(20, 8, 2);
     let dir = tempfile::tempdir().unwrap();
-    let opts = RunOptions { quiet: true, ..RunOptions::new(dir.path().join("m.ckpt")) };
-    let fast = TrainConfig { adam: AdamConfig { lr: 1e-2, ..AdamConfig::default() }, ..config(8) };
+    let opts = RunOptions {
+        quiet: true,
+        ..RunOptions::new(dir.path().join("m.ckpt"))
+    };
+    let fast = TrainConfig {
+        adam: AdamConfig {
+            lr: 1e-2,
+            ..AdamConfig::default()
+        },
+        ..config(8)
+    };
     let out = train::train(&fast, &set, &val, &opts).unwrap();
     let h = &out.history;
     assert_eq!(h.len(), 8);
@@ -38,8 +72,19 @@ fn same_seed_gives_identical_bits_on_any_thread_count() {
     let d2 = tempfile::tempdir().unwrap();
     let a = run(&config(3), &set, d1.path(), 1);
     let b = run(&config(3), &set, d2.path(), 2);
-    assert_eq!(a.params.to_model_file().unwrap(), b.params.to_model_file().unwrap());
-    let other_seed = run(&TrainConfig { seed: 6, ..config(3) }, &set, d1.path(), 2);
+    assert_eq!(
+        a.params.to_model_file().unwrap(),
+        b.params.to_model_file().unwrap()
+    );
+    let other_seed = run(
+        &TrainConfig {
+            seed: 6,
+            ..config(3)
+        },
+        &set,
+        d1.path(),
+        2,
+    );
     assert_ne!(a.params, other_seed.params, "the seed must matter");
 }
 
@@ -51,18 +96,34 @@ fn resume_after_interrupt_is_bit_identical() {
 
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet { count: 0, pixels: vec![], ..set.clone() };
+    let empty = ImageSet {
+        count: 0,
+        pixels: vec![],
+        ..set.clone()
+    };
     // Interrupt mid-epoch twice (step 17 is in epoch 2), then finish.
     for stop in [17, 5] {
-        let opts = RunOptions { quiet: true, resume: stop == 5, stop_after_steps: Some(stop), ..RunOptions::new(ckpt.clone()) };
+        let opts = RunOptions {
+            quiet: true,
+            resume: stop == 5,
+            stop_after_steps: Some(stop),
+            ..RunOptions::new(ckpt.clone())
+        };
         match train::train(&config(3), &set, &empty, &opts) {
             Err(Error::Interrupted { checkpoint }) => assert_eq!(checkpoint, ckpt),
             other => panic!("expected an interruption, got {other:?}"),
         }
     }
-    let opts = RunOptions { quiet: true, resume: true, ..RunOptions::new(ckpt.clone()) };
+    let opts = RunOptions {
+        quiet: true,
+        resume: true,
+        ..RunOptions::new(ckpt.clone())
+    };
     let resumed = train::train(&config(3), &set, &empty, &opts).unwrap();
-    assert_eq!(resumed.params.to_model_file().unwrap(), full.params.to_model_file().unwrap());
+    assert_eq!(
+        resumed.params.to_model_file().unwrap(),
+        full.params.to_model_file().unwrap()
+    );
     assert_eq!(resumed.history.len(), 3);
     for (a, b) in resumed.history.iter().zip(&full.history) {
         assert_eq!(a.loss.to_bits(), b.loss.to_bits());
@@ -75,15 +136,31 @@ fn resume_refuses_other_data_or_settings() {
     let dir = tempfile::tempdir().unwrap();
     run(&config(1), &set, dir.path(), 1);
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet { count: 0, pixels: vec![], ..set.clone() };
+    let empty = ImageSet {
+        count: 0,
+        pixels: vec![],
+        ..set.clone()
+    };
     let resume = |cfg: &TrainConfig, s: &ImageSet| {
-        let opts = RunOptions { quiet: true, resume: true, ..RunOptions::new(ckpt.clone()) };
+        let opts = RunOptions {
+            quiet: true,
+            resume: true,
+            ..RunOptions::new(ckpt.clone())
+        };
         train::train(cfg, s, &empty, &opts)
     };
     let other = common::synthetic(40, 8, 6);
     let e = resume(&config(2), &other).unwrap_err().to_string();
     assert!(e.contains("different training data"), "{e}");
-    let e = resume(&TrainConfig { batch: 4, ..config(2) }, &set).unwrap_err().to_string();
+    let e = resume(
+        &TrainConfig {
+            batch: 4,
+            ..config(2)
+        },
+        &set,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("other settings"), "{e}");
     // More epochs is allowed and continues from epoch 2.
     assert_eq!(resume(&config(2), &set).unwrap().history.len(), 2);
@@ -101,30 +178,70 @@ fn divergence_stops_with_an_error_and_keeps_the_last_good_checkpoint() {
     let set = common::synthetic(64, 8, 7);
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet { count: 0, pixels: vec![], ..set.clone() };
-    let good = TrainConfig { epochs: 1, ..config(1) };
-    let opts = RunOptions { quiet: true, ..RunOptions::new(ckpt.clone()) };
+    let empty = ImageSet {
+        count: 0,
+        pixels: vec![],
+        ..set.clone()
+    };
+    let good = TrainConfig {
+        epochs: 1,
+        ..config(1)
+    };
+    let opts = RunOptions {
+        quiet: true,
+        ..RunOptions::new(ckpt.clone())
+    };
     train::train(&good, &set, &empty, &opts).unwrap();
     let before = std::fs::read(&ckpt).unwrap();
     // An absurd learning rate blows the weights up to infinity within a few steps.
-    let wild = TrainConfig { epochs: 3, adam: AdamConfig { lr: 1e30, ..AdamConfig::default() }, ..good };
-    let opts = RunOptions { quiet: true, resume: false, ..RunOptions::new(ckpt.clone()) };
+    let wild = TrainConfig {
+        epochs: 3,
+        adam: AdamConfig {
+            lr: 1e30,
+            ..AdamConfig::default()
+        },
+        ..good
+    };
+    let opts = RunOptions {
+        quiet: true,
+        resume: false,
+        ..RunOptions::new(ckpt.clone())
+    };
     match train::train(&wild, &set, &empty, &opts) {
         Err(Error::Diverged { epoch, .. }) => assert_eq!(epoch, 1),
         other => panic!("expected divergence, got {other:?}"),
     }
-    assert_eq!(std::fs::read(&ckpt).unwrap(), before, "the good checkpoint must survive");
+    assert_eq!(
+        std::fs::read(&ckpt).unwrap(),
+        before,
+        "the good checkpoint must survive"
+    );
 }
 
 #[test]
 fn invalid_settings_are_rejected_before_training() {
     let set = common::synthetic(10, 4, 8);
     let dir = tempfile::tempdir().unwrap();
-    let opts = RunOptions { quiet: true, ..RunOptions::new(dir.path().join("m.ckpt")) };
+    let opts = RunOptions {
+        quiet: true,
+        ..RunOptions::new(dir.path().join("m.ckpt"))
+    };
     for bad in [
-        TrainConfig { batch: 0, ..config(1) },
-        TrainConfig { latent: 0, ..config(1) },
-        TrainConfig { adam: AdamConfig { lr: f32::NAN, ..AdamConfig::default() }, ..config(1) },
+        TrainConfig {
+            batch: 0,
+            ..config(1)
+        },
+        TrainConfig {
+            latent: 0,
+            ..config(1)
+        },
+        TrainConfig {
+            adam: AdamConfig {
+                lr: f32::NAN,
+                ..AdamConfig::default()
+            },
+            ..config(1)
+        },
     ] {
         let e = train::train(&bad, &set, &set, &opts).unwrap_err();
         assert!(matches!(e, Error::InvalidOption(_)), "{e}");

@@ -28,7 +28,12 @@ pub fn synthetic(count: usize, side: usize, seed: u64) -> ImageSet {
             }
         }
     }
-    ImageSet { pixels, count, rows: side, cols: side }
+    ImageSet {
+        pixels,
+        count,
+        rows: side,
+        cols: side,
+    }
 }
 
 /// The shared data directory (`TINYAE_DATA`, else `../shared/data` beside the repository).
@@ -42,8 +47,46 @@ pub fn data_dir(name: &str) -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("{} is missing: CI needs the real data (set TINYAE_DATA)", dir.display());
+        panic!(
+            "{} is missing: CI needs the real data (set TINYAE_DATA)",
+            dir.display()
+        );
     }
-    eprintln!("skipped: {} not found (set TINYAE_DATA to run real-data tests)", dir.display());
+    eprintln!(
+        "skipped: {} not found (set TINYAE_DATA to run real-data tests)",
+        dir.display()
+    );
     None
+}
+
+/// Max and mean absolute difference, in grey levels, between the float model's 8-bit output and
+/// the int8 model's, over `set`.
+pub fn float_vs_int8(
+    float: &ae_core::format::ModelRef<'_>,
+    int8: &ae_core::format::ModelRef<'_>,
+    set: &trainer::data::ImageSet,
+) -> (u8, f64) {
+    use ae_core::format::ModelRef;
+    let (ModelRef::Float(f), ModelRef::Int8(q)) = (float, int8) else {
+        panic!("need float and int8")
+    };
+    let (input, latent) = f.dims.as_usize();
+    let (mut max, mut sum) = (0u8, 0u64);
+    for img in set.images() {
+        let x: Vec<f32> = img.iter().map(|&p| ae_core::pixels::to_unit(p)).collect();
+        let mut h = vec![0.0; latent];
+        let mut y = vec![0.0; input];
+        f.encode(&x, &mut h).unwrap();
+        f.decode(&h, &mut y).unwrap();
+        let mut code = vec![0u8; latent];
+        let mut out = vec![0u8; input];
+        q.encode(img, &mut code).unwrap();
+        q.decode(&code, &mut vec![0; latent], &mut out).unwrap();
+        for (&a, &b) in y.iter().zip(&out) {
+            let d = ae_core::pixels::from_unit(a).abs_diff(b);
+            max = max.max(d);
+            sum += u64::from(d);
+        }
+    }
+    (max, sum as f64 / (set.count * input) as f64)
 }

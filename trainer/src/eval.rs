@@ -52,7 +52,8 @@ pub fn reconstruct(model: &ModelRef<'_>, image: &[u8], out: &mut [f32]) -> Resul
             let mut code = vec![0u8; latent];
             m.encode(image, &mut code).map_err(wrap)?;
             let mut pixels = vec![0u8; image.len()];
-            m.decode(&code, &mut vec![0i16; latent], &mut pixels).map_err(wrap)?;
+            m.decode(&code, &mut vec![0i16; latent], &mut pixels)
+                .map_err(wrap)?;
             for (o, &p) in out.iter_mut().zip(&pixels) {
                 *o = ae_core::pixels::to_unit(p);
             }
@@ -95,10 +96,15 @@ fn image_sums(model: &ModelRef<'_>, image: &[u8]) -> Result<(f64, f64)> {
 pub fn evaluate(model: &ModelRef<'_>, set: &ImageSet) -> Result<Metrics> {
     check_fits(model, set)?;
     if set.count == 0 {
-        return Err(Error::Mismatch("the selected split has no images (use --val to carve a validation split)".into()));
+        return Err(Error::Mismatch(
+            "the selected split has no images (use --val to carve a validation split)".into(),
+        ));
     }
-    let per_image: Vec<(f64, f64)> =
-        set.pixels.par_chunks(set.image_len()).map(|img| image_sums(model, img)).collect::<Result<_>>()?;
+    let per_image: Vec<(f64, f64)> = set
+        .pixels
+        .par_chunks(set.image_len())
+        .map(|img| image_sums(model, img))
+        .collect::<Result<_>>()?;
     let n = set.image_len() as f64;
     let (mut bce, mut se, mut psnr_sum) = (0.0, 0.0, 0.0);
     for &(b, s) in &per_image {

@@ -28,7 +28,10 @@ pub fn write_atomic_with(
         .map_err(Error::io(dir))?;
     fill(tmp.as_file_mut()).map_err(Error::io(path))?;
     tmp.as_file().sync_all().map_err(Error::io(path))?;
-    tmp.persist(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e.error })?;
+    tmp.persist(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
     Ok(())
 }
 
@@ -60,7 +63,10 @@ mod tests {
         });
         assert!(err.is_err());
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "temporary left behind: {names:?}");
     }
 }

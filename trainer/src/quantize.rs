@@ -36,7 +36,9 @@ pub fn calibrate(model: &FloatRef<'_>, images: &ImageSet) -> Result<LatentRange>
     let mut h = vec![0.0f32; latent];
     for img in images.images() {
         ae_core::pixels::to_unit_slice(img, &mut x);
-        model.encode(&x, &mut h).map_err(|e| Error::Mismatch(e.to_string()))?;
+        model
+            .encode(&x, &mut h)
+            .map_err(|e| Error::Mismatch(e.to_string()))?;
         for &v in &h {
             min = min.min(v);
             max = max.max(v);
@@ -58,17 +60,23 @@ fn quantize_rows(w: &[f32], cols: usize) -> Layer {
         let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
         scales.push(scale);
-        weights.extend(row.iter().map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8));
+        weights.extend(
+            row.iter()
+                .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8),
+        );
     }
     Layer { weights, scales }
 }
 
 fn rq(m: f64) -> Result<Requant> {
-    Requant::from_real(m).map_err(|e| Error::Mismatch(format!("cannot represent a rescaling factor {m:e}: {e}")))
+    Requant::from_real(m)
+        .map_err(|e| Error::Mismatch(format!("cannot represent a rescaling factor {m:e}: {e}")))
 }
 
 fn bias_q(b: f32, scale: f64) -> i32 {
-    (f64::from(b) / scale).round().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
+    (f64::from(b) / scale)
+        .round()
+        .clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
 }
 
 /// Quantizes `model` to an int8 model file, calibrating the latent range on `calibration`.
@@ -88,7 +96,10 @@ pub fn quantize(model: &FloatRef<'_>, calibration: &ImageSet) -> Result<Vec<u8>>
     for (j, &s_w) in enc.scales.iter().enumerate() {
         let acc_scale = s_in * f64::from(s_w);
         enc_bias.push(bias_q(model.encoder_bias[j], acc_scale));
-        for m in [acc_scale / s_h, f64::from(model.leaky_slope) * acc_scale / s_h] {
+        for m in [
+            acc_scale / s_h,
+            f64::from(model.leaky_slope) * acc_scale / s_h,
+        ] {
             let r = rq(m)?;
             enc_mult.push(r.multiplier);
             enc_shift.push(r.shift);
@@ -126,8 +137,14 @@ pub fn quantize(model: &FloatRef<'_>, calibration: &ImageSet) -> Result<Vec<u8>>
         },
     };
     let mut out = vec![0u8; 2 * input * latent + 20 * (input + latent) + 256];
-    let n = format::write_int8(input as u32, latent as u32, model.leaky_slope, &tensors, &mut out)
-        .map_err(|e| Error::Mismatch(format!("cannot encode the int8 model: {e}")))?;
+    let n = format::write_int8(
+        input as u32,
+        latent as u32,
+        model.leaky_slope,
+        &tensors,
+        &mut out,
+    )
+    .map_err(|e| Error::Mismatch(format!("cannot encode the int8 model: {e}")))?;
     out.truncate(n);
     Ok(out)
 }

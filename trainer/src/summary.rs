@@ -7,7 +7,7 @@ pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -23,15 +23,31 @@ pub fn table(rows: usize, cols: usize, latent: usize, slope: f32, kind: &str) ->
     let layers: [(String, String, usize); 5] = [
         ("flatten (Flatten)".into(), format!("(None, {input})"), 0),
         ("encoder (Dense)".into(), format!("(None, {latent})"), enc),
-        (format!("leaky_re_lu (LeakyReLU {slope})"), format!("(None, {latent})"), 0),
-        ("decoder (Dense, sigmoid)".into(), format!("(None, {input})"), dec),
-        ("reshape (Reshape)".into(), format!("(None, {rows}, {cols})"), 0),
+        (
+            format!("leaky_re_lu (LeakyReLU {slope})"),
+            format!("(None, {latent})"),
+            0,
+        ),
+        (
+            "decoder (Dense, sigmoid)".into(),
+            format!("(None, {input})"),
+            dec,
+        ),
+        (
+            "reshape (Reshape)".into(),
+            format!("(None, {rows}, {cols})"),
+            0,
+        ),
     ];
     let mut s = String::new();
     let rule = "─".repeat(66);
     let _ = writeln!(s, "Model: \"tinyae\" ({kind})");
     let _ = writeln!(s, "{rule}");
-    let _ = writeln!(s, "{:<34}{:<20}{:>12}", "Layer (type)", "Output Shape", "Param #");
+    let _ = writeln!(
+        s,
+        "{:<34}{:<20}{:>12}",
+        "Layer (type)", "Output Shape", "Param #"
+    );
     let _ = writeln!(s, "{rule}");
     for (name, shape, params) in &layers {
         let _ = writeln!(s, "{name:<34}{shape:<20}{:>12}", thousands(*params));

@@ -23,7 +23,10 @@ pub(crate) fn run(a: &EvalArgs, quiet: bool) -> Result<()> {
         let json = serde_json::to_string(&m).map_err(|e| Error::Mismatch(e.to_string()))?;
         println!("{json}");
     } else {
-        print_metrics(&format!("{} ({}, {:?})", a.model.display(), model.kind(), a.split), &m);
+        print_metrics(
+            &format!("{} ({}, {:?})", a.model.display(), model.kind(), a.split),
+            &m,
+        );
     }
     Ok(())
 }

@@ -11,11 +11,18 @@ use crate::model::ModelBytes;
 use crate::quantize;
 
 /// Quantizes `model_path` to `out`; returns (float, int8) metrics on the test split.
-pub(crate) fn export_int8(model_path: &Path, out: &Path, splits: &Splits) -> Result<(Metrics, Metrics)> {
+pub(crate) fn export_int8(
+    model_path: &Path,
+    out: &Path,
+    splits: &Splits,
+) -> Result<(Metrics, Metrics)> {
     let bytes = ModelBytes::load(model_path)?;
     let model = bytes.parse(model_path)?;
     let ae_core::format::ModelRef::Float(float) = model else {
-        return Err(Error::Mismatch(format!("{} is already an int8 model", model_path.display())));
+        return Err(Error::Mismatch(format!(
+            "{} is already an int8 model",
+            model_path.display()
+        )));
     };
     eval::check_fits(&model, &splits.train)?;
     let int8 = quantize::quantize(&float, &splits.train)?;

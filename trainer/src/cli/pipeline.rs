@@ -14,11 +14,22 @@ pub(crate) fn run(a: &PipelineArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> 
         fsio::refuse_overwrite(&float_path, a.force)?;
     }
     fsio::refuse_overwrite(&int8_path, a.force || a.resume)?;
-    let splits = train_to(&a.data, &a.hyper, &float_path, a.resume, a.force, quiet, interrupt)?;
+    let splits = train_to(
+        &a.data,
+        &a.hyper,
+        &float_path,
+        a.resume,
+        a.force,
+        quiet,
+        interrupt,
+    )?;
     let (float, int8) = export_int8(&float_path, &int8_path, &splits)?;
     print_metrics(&format!("float {}", float_path.display()), &float);
     print_metrics(&format!("int8  {}", int8_path.display()), &int8);
-    println!("int8 export changes test PSNR by {:+.3} dB", int8.psnr_db - float.psnr_db);
+    println!(
+        "int8 export changes test PSNR by {:+.3} dB",
+        int8.psnr_db - float.psnr_db
+    );
     let metrics = serde_json::json!({ "float": float, "int8": int8 });
     let text = serde_json::to_vec_pretty(&metrics).map_err(|e| Error::Mismatch(e.to_string()))?;
     fsio::write_atomic(&a.out.join("metrics.json"), &text)?;

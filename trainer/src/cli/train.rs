@@ -23,7 +23,10 @@ pub(crate) fn config(h: &HyperArgs) -> TrainConfig {
         epochs: h.epochs,
         batch: h.batch,
         seed: h.seed,
-        adam: AdamConfig { lr: h.lr, ..AdamConfig::default() },
+        adam: AdamConfig {
+            lr: h.lr,
+            ..AdamConfig::default()
+        },
         ..TrainConfig::default()
     }
 }
@@ -66,14 +69,25 @@ pub(crate) fn train_to(
     };
     let outcome = training::train(&config, &splits.train, &splits.val, &opts)?;
     fsio::write_atomic(out, &outcome.params.to_model_file()?)?;
-    History { config, train_images: splits.train.count, val_images: splits.val.count, epochs: outcome.history }
-        .save(&history::path_for(out))?;
+    History {
+        config,
+        train_images: splits.train.count,
+        val_images: splits.val.count,
+        epochs: outcome.history,
+    }
+    .save(&history::path_for(out))?;
     if !quiet {
-        eprintln!("wrote {} and {}", out.display(), history::path_for(out).display());
+        eprintln!(
+            "wrote {} and {}",
+            out.display(),
+            history::path_for(out).display()
+        );
     }
     Ok(splits)
 }
 
 pub(crate) fn run(a: &TrainArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> Result<Splits> {
-    train_to(&a.data, &a.hyper, &a.out, a.resume, a.force, quiet, interrupt)
+    train_to(
+        &a.data, &a.hyper, &a.out, a.resume, a.force, quiet, interrupt,
+    )
 }

@@ -29,17 +29,31 @@ pub const MNIST_MIRRORS: [&str; 2] = [
 
 /// The four MNIST files with their published MD5 sums.
 pub const MNIST_FILES: [(&str, &str); 4] = [
-    ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-    ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
-    ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-    ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+    (
+        "train-images-idx3-ubyte.gz",
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    ),
+    (
+        "train-labels-idx1-ubyte.gz",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+    ),
+    (
+        "t10k-images-idx3-ubyte.gz",
+        "9fb629c4189551a2d022fa330f9573f3",
+    ),
+    (
+        "t10k-labels-idx1-ubyte.gz",
+        "ec29112dd5afa0611ce80d1b7f02629c",
+    ),
 ];
 
 /// Where MNIST is cached: `$XDG_CACHE_HOME/tinyae/mnist` (or the platform's cache directory).
 pub fn default_cache_dir() -> Result<PathBuf> {
-    dirs::cache_dir().map(|d| d.join("tinyae").join("mnist")).ok_or_else(|| {
-        Error::InvalidOption("no cache directory on this system: pass --data DIR".into())
-    })
+    dirs::cache_dir()
+        .map(|d| d.join("tinyae").join("mnist"))
+        .ok_or_else(|| {
+            Error::InvalidOption("no cache directory on this system: pass --data DIR".into())
+        })
 }
 
 /// Downloads a set of files from a list of mirrors.
@@ -62,7 +76,10 @@ impl Downloader {
             mirrors: MNIST_MIRRORS.iter().map(|s| s.to_string()).collect(),
             files: MNIST_FILES
                 .iter()
-                .map(|(name, md5)| RemoteFile { name: name.to_string(), md5: md5.to_string() })
+                .map(|(name, md5)| RemoteFile {
+                    name: name.to_string(),
+                    md5: md5.to_string(),
+                })
                 .collect(),
             timeout: Duration::from_secs(300),
             quiet,
@@ -97,14 +114,24 @@ impl Downloader {
                 }
             }
         }
-        Err(Error::Download { name: file.name.clone(), reasons: reasons.join("; ") })
+        Err(Error::Download {
+            name: file.name.clone(),
+            reasons: reasons.join("; "),
+        })
     }
 
     /// One attempt; on any failure the temporary file is dropped (deleted) and `dest` untouched.
-    fn try_mirror(&self, url: &str, file: &RemoteFile, dest: &Path) -> std::result::Result<(), String> {
+    fn try_mirror(
+        &self,
+        url: &str,
+        file: &RemoteFile,
+        dest: &Path,
+    ) -> std::result::Result<(), String> {
         let dir = dest.parent().unwrap_or(Path::new("."));
-        let agent: ureq::Agent =
-            ureq::Agent::config_builder().timeout_global(Some(self.timeout)).build().into();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(self.timeout))
+            .build()
+            .into();
         let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
         let expected_len = response
             .headers()
@@ -121,12 +148,15 @@ impl Downloader {
         let mut buf = vec![0u8; 64 * 1024];
         let mut received = 0u64;
         loop {
-            let n = reader.read(&mut buf).map_err(|e| format!("connection failed after {received} bytes: {e}"))?;
+            let n = reader.read(&mut buf).map_err(|e| {
+                format!("truncated: the connection ended after {received} bytes ({e})")
+            })?;
             if n == 0 {
                 break;
             }
             hasher.update(&buf[..n]);
-            tmp.write_all(&buf[..n]).map_err(|e| format!("cannot write: {e}"))?;
+            tmp.write_all(&buf[..n])
+                .map_err(|e| format!("cannot write: {e}"))?;
             received += n as u64;
             bar.set_position(received);
         }
@@ -138,10 +168,16 @@ impl Downloader {
         }
         let digest = hex::encode(hasher.finalize());
         if digest != file.md5 {
-            return Err(format!("MD5 mismatch (got {digest}, expected {}): corrupted download", file.md5));
+            return Err(format!(
+                "MD5 mismatch (got {digest}, expected {}): corrupted download",
+                file.md5
+            ));
         }
-        tmp.as_file().sync_all().map_err(|e| format!("cannot flush: {e}"))?;
-        tmp.persist(dest).map_err(|e| format!("cannot move into place: {}", e.error))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| format!("cannot flush: {e}"))?;
+        tmp.persist(dest)
+            .map_err(|e| format!("cannot move into place: {}", e.error))?;
         if !self.quiet {
             eprintln!("downloaded {} ({received} bytes, MD5 ok)", dest.display());
         }

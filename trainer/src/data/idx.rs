@@ -37,13 +37,17 @@ pub fn read_images(path: &Path) -> Result<ImageSet> {
 
 /// Reads and validates an IDX image stream; `path` only names it in errors.
 pub fn read_from(path: &Path, mut r: impl Read) -> Result<ImageSet> {
-    let bad = |problem: String| Error::Idx { path: path.to_path_buf(), problem };
+    let bad = |problem: String| Error::Idx {
+        path: path.to_path_buf(),
+        problem,
+    };
     let mut header = [0u8; 16];
     read_full(&mut r, &mut header).map_err(|e| match e {
         Short(n) => bad(format!("too short for an IDX header ({n} of 16 bytes)")),
         Io(e) => bad(describe(&e)),
     })?;
-    let field = |i: usize| u32::from_be_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+    let field =
+        |i: usize| u32::from_be_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
     let magic = field(0);
     if magic != IMAGES_MAGIC {
         return Err(bad(format!(
@@ -52,13 +56,19 @@ pub fn read_from(path: &Path, mut r: impl Read) -> Result<ImageSet> {
     }
     let (count, rows, cols) = (field(4) as usize, field(8) as usize, field(12) as usize);
     if count == 0 || rows == 0 || cols == 0 {
-        return Err(bad(format!("header declares {count} images of {rows}x{cols}: nothing to read")));
+        return Err(bad(format!(
+            "header declares {count} images of {rows}x{cols}: nothing to read"
+        )));
     }
     let total = count
         .checked_mul(rows)
         .and_then(|v| v.checked_mul(cols))
         .filter(|&v| v <= MAX_PIXELS)
-        .ok_or_else(|| bad(format!("header declares an implausible size: {count} images of {rows}x{cols}")))?;
+        .ok_or_else(|| {
+            bad(format!(
+                "header declares an implausible size: {count} images of {rows}x{cols}"
+            ))
+        })?;
     let mut pixels = vec![0u8; total];
     read_full(&mut r, &mut pixels).map_err(|e| match e {
         Short(n) => bad(format!(
@@ -69,10 +79,19 @@ pub fn read_from(path: &Path, mut r: impl Read) -> Result<ImageSet> {
     let mut extra = [0u8; 1];
     match r.read(&mut extra) {
         Ok(0) => {}
-        Ok(_) => return Err(bad(format!("has bytes after the {count} images its header declares"))),
+        Ok(_) => {
+            return Err(bad(format!(
+                "has bytes after the {count} images its header declares"
+            )))
+        }
         Err(e) => return Err(bad(describe(&e))),
     }
-    Ok(ImageSet { pixels, count, rows, cols })
+    Ok(ImageSet {
+        pixels,
+        count,
+        rows,
+        cols,
+    })
 }
 
 enum ReadError {
@@ -103,7 +122,12 @@ fn describe(e: &std::io::Error) -> String {
 /// Encodes images as an IDX file (for tests, `ae decompress` and tools).
 pub fn encode(set: &ImageSet) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + set.pixels.len());
-    for v in [IMAGES_MAGIC, set.count as u32, set.rows as u32, set.cols as u32] {
+    for v in [
+        IMAGES_MAGIC,
+        set.count as u32,
+        set.rows as u32,
+        set.cols as u32,
+    ] {
         out.extend_from_slice(&v.to_be_bytes());
     }
     out.extend_from_slice(&set.pixels);
@@ -116,7 +140,12 @@ mod tests {
     use std::io::Write;
 
     fn set(count: usize) -> ImageSet {
-        ImageSet { pixels: (0..count * 6).map(|v| v as u8).collect(), count, rows: 2, cols: 3 }
+        ImageSet {
+            pixels: (0..count * 6).map(|v| v as u8).collect(),
+            count,
+            rows: 2,
+            cols: 3,
+        }
     }
 
     fn gz(bytes: &[u8]) -> Vec<u8> {
@@ -161,7 +190,10 @@ mod tests {
     fn truncation_and_trailing_bytes_are_errors() {
         let full = encode(&set(4));
         let e = err(&full[..full.len() - 1]);
-        assert!(e.contains("truncated") && e.contains("24 bytes") && e.contains("after 23"), "{e}");
+        assert!(
+            e.contains("truncated") && e.contains("24 bytes") && e.contains("after 23"),
+            "{e}"
+        );
         let e = err(&gz(&full[..20]));
         assert!(e.contains("truncated"), "{e}");
         let mut long = full.clone();

@@ -49,16 +49,25 @@ impl ImageSet {
     /// Keras' `validation_split` does: no shuffling, so the split is the same on every run.
     pub fn split_off_tail(&mut self, fraction: f64) -> Result<ImageSet> {
         if !(0.0..1.0).contains(&fraction) {
-            return Err(Error::InvalidOption(format!("--val must be in [0, 1), got {fraction}")));
+            return Err(Error::InvalidOption(format!(
+                "--val must be in [0, 1), got {fraction}"
+            )));
         }
         let n_val = (self.count as f64 * fraction).round() as usize;
         if n_val > 0 && n_val == self.count {
-            return Err(Error::InvalidOption("--val leaves no training images".into()));
+            return Err(Error::InvalidOption(
+                "--val leaves no training images".into(),
+            ));
         }
         let keep = self.count - n_val;
         let pixels = self.pixels.split_off(keep * self.image_len());
         self.count = keep;
-        Ok(ImageSet { pixels, count: n_val, rows: self.rows, cols: self.cols })
+        Ok(ImageSet {
+            pixels,
+            count: n_val,
+            rows: self.rows,
+            cols: self.cols,
+        })
     }
 }
 
@@ -129,7 +138,10 @@ pub fn find(dir: &Path, name: &str) -> Result<PathBuf> {
     if gz.is_file() {
         return Ok(gz);
     }
-    Err(Error::MissingDataFile { dir: dir.to_path_buf(), name: name.to_string() })
+    Err(Error::MissingDataFile {
+        dir: dir.to_path_buf(),
+        name: name.to_string(),
+    })
 }
 
 /// The data directory to use: `--data` when given, else the MNIST cache (downloaded when missing).

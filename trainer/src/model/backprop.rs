@@ -42,7 +42,9 @@ const NALGEBRA_SMALL_DIM: usize = 5;
 
 /// `y = a b`.
 fn gemm(y: &mut DMatrix<f32>, a: Strided<'_>, b: Strided<'_>) {
-    let small = [a.nrows(), a.ncols(), b.ncols()].iter().any(|&d| d <= NALGEBRA_SMALL_DIM);
+    let small = [a.nrows(), a.ncols(), b.ncols()]
+        .iter()
+        .any(|&d| d <= NALGEBRA_SMALL_DIM);
     if small {
         y.gemm(1.0, &a.clone_owned(), &b.clone_owned(), 0.0);
     } else {
@@ -84,7 +86,12 @@ impl Grads {
 
     /// The four tensors, in file order.
     pub fn tensors(&self) -> [&[f32]; 4] {
-        [self.w1.as_slice(), self.b1.as_slice(), self.w2.as_slice(), self.b2.as_slice()]
+        [
+            self.w1.as_slice(),
+            self.b1.as_slice(),
+            self.w2.as_slice(),
+            self.b2.as_slice(),
+        ]
     }
 }
 
@@ -120,9 +127,17 @@ impl Shard {
         let (input, latent, k) = (self.x.nrows(), self.z1.nrows(), images.len());
         if self.x.ncols() != k {
             let grads = std::mem::replace(&mut self.grads, Grads::zeros(0, 0));
-            *self = Shard { grads, ..Shard::new(input, latent, k) };
+            *self = Shard {
+                grads,
+                ..Shard::new(input, latent, k)
+            };
         }
-        for (col, img) in self.x.as_mut_slice().chunks_exact_mut(input.max(1)).zip(images) {
+        for (col, img) in self
+            .x
+            .as_mut_slice()
+            .chunks_exact_mut(input.max(1))
+            .zip(images)
+        {
             ae_core::pixels::to_unit_slice(img, col);
         }
     }
@@ -147,7 +162,12 @@ impl Shard {
         gemm(&mut self.z1, transposed(&p.w1), plain(&self.x));
         let slope = p.slope;
         let latent = self.z1.nrows().max(1);
-        for (z_col, h_col) in self.z1.as_mut_slice().chunks_exact_mut(latent).zip(self.h.as_mut_slice().chunks_exact_mut(latent)) {
+        for (z_col, h_col) in self
+            .z1
+            .as_mut_slice()
+            .chunks_exact_mut(latent)
+            .zip(self.h.as_mut_slice().chunks_exact_mut(latent))
+        {
             for ((z, h), &b) in z_col.iter_mut().zip(h_col.iter_mut()).zip(p.b1.as_slice()) {
                 *z += b;
                 *h = if *z >= 0.0 { *z } else { slope * *z };
@@ -156,7 +176,12 @@ impl Shard {
         gemm(&mut self.y, transposed(&p.w2), plain(&self.h));
         let input = self.x.nrows().max(1);
         let mut total = 0.0f64;
-        for (y_col, x_col) in self.y.as_mut_slice().chunks_exact_mut(input).zip(self.x.as_slice().chunks_exact(input)) {
+        for (y_col, x_col) in self
+            .y
+            .as_mut_slice()
+            .chunks_exact_mut(input)
+            .zip(self.x.as_slice().chunks_exact(input))
+        {
             total += f64::from(sigmoid_bce_in_place(y_col, p.b2.as_slice(), x_col));
         }
         total
@@ -197,14 +222,24 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     /// The loss in f64, written independently of the code under test.
-    fn reference_loss(p: &[Vec<f64>; 4], slope: f64, input: usize, latent: usize, xs: &[Vec<f64>]) -> f64 {
+    fn reference_loss(
+        p: &[Vec<f64>; 4],
+        slope: f64,
+        input: usize,
+        latent: usize,
+        xs: &[Vec<f64>],
+    ) -> f64 {
         let [w1, b1, w2, b2] = p;
         let mut total = 0.0;
         for x in xs {
             let h: Vec<f64> = (0..latent)
                 .map(|j| {
                     let z = b1[j] + (0..input).map(|i| w1[j * input + i] * x[i]).sum::<f64>();
-                    if z >= 0.0 { z } else { slope * z }
+                    if z >= 0.0 {
+                        z
+                    } else {
+                        slope * z
+                    }
                 })
                 .collect();
             for i in 0..input {
@@ -224,14 +259,22 @@ mod tests {
         for b in p.b1.iter_mut().chain(p.b2.iter_mut()) {
             *b = rng.random_range(-0.5..0.5);
         }
-        let images: Vec<Vec<u8>> = (0..k).map(|_| (0..input).map(|_| rng.random()).collect()).collect();
+        let images: Vec<Vec<u8>> = (0..k)
+            .map(|_| (0..input).map(|_| rng.random()).collect())
+            .collect();
         let mut shard = Shard::new(input, latent, k);
         shard.load(images.iter().map(|v| v.as_slice()));
         let loss = shard.forward(&p) / (k * input) as f64;
         shard.backward(&p, 1.0 / (k * input) as f32);
 
-        let xs: Vec<Vec<f64>> = images.iter().map(|v| v.iter().map(|&b| f64::from(b) / 255.0).collect()).collect();
-        let as_f64 = |p: &Params| p.tensors().map(|t| t.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>());
+        let xs: Vec<Vec<f64>> = images
+            .iter()
+            .map(|v| v.iter().map(|&b| f64::from(b) / 255.0).collect())
+            .collect();
+        let as_f64 = |p: &Params| {
+            p.tensors()
+                .map(|t| t.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>())
+        };
         let base = as_f64(&p);
         let slope = f64::from(p.slope);
         assert!((reference_loss(&base, slope, input, latent, &xs) - loss).abs() < 1e-5);
@@ -263,7 +306,9 @@ mod tests {
         let (input, latent) = (9, 3);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let p = Params::glorot(input, latent, 0.3, &mut rng);
-        let images: Vec<Vec<u8>> = (0..6).map(|_| (0..input).map(|_| rng.random()).collect()).collect();
+        let images: Vec<Vec<u8>> = (0..6)
+            .map(|_| (0..input).map(|_| rng.random()).collect())
+            .collect();
         let scale = 1.0 / (6 * input) as f32;
         let mut whole = Shard::new(input, latent, 6);
         whole.load(images.iter().map(|v| v.as_slice()));

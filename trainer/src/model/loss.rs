@@ -19,7 +19,9 @@ pub fn ln_1p_unit(x: f32) -> f32 {
     // ln(1 + x) = 2 atanh(s), s = x / (2 + x) in [0, 1/3].
     let s = x / (2.0 + x);
     let s2 = s * s;
-    let p = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0)))));
+    let p = 1.0
+        + s2 * (1.0 / 3.0
+            + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0)))));
     2.0 * s * p
 }
 
@@ -90,7 +92,10 @@ mod tests {
                 let want_y = 1.0 / (1.0 + (-f64::from(z)).exp());
                 assert!((f64::from(y) - want_y).abs() < 1e-6);
                 let want = bce_of_probability(want_y, f64::from(t));
-                assert!((f64::from(loss) - want).abs() < 2e-5 * want.max(1.0), "z {z} t {t}: {loss} vs {want}");
+                assert!(
+                    (f64::from(loss) - want).abs() < 2e-5 * want.max(1.0),
+                    "z {z} t {t}: {loss} vs {want}"
+                );
             }
         }
     }

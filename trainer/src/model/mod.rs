@@ -33,10 +33,17 @@ impl Params {
     /// as Keras initializes `Dense`.
     pub fn glorot(input: usize, latent: usize, slope: f32, rng: &mut impl Rng) -> Self {
         let limit = (6.0 / (input + latent) as f64).sqrt() as f32;
-        let mut uniform = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-limit..limit)).collect() };
+        let mut uniform =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-limit..limit)).collect() };
         let w1 = DMatrix::from_vec(input, latent, uniform(input * latent));
         let w2 = DMatrix::from_vec(latent, input, uniform(input * latent));
-        Params { w1, b1: DVector::zeros(latent), w2, b2: DVector::zeros(input), slope }
+        Params {
+            w1,
+            b1: DVector::zeros(latent),
+            w2,
+            b2: DVector::zeros(input),
+            slope,
+        }
     }
 
     /// Values per image.
@@ -56,21 +63,42 @@ impl Params {
 
     /// The four tensors, in file order.
     pub fn tensors(&self) -> [&[f32]; 4] {
-        [self.w1.as_slice(), self.b1.as_slice(), self.w2.as_slice(), self.b2.as_slice()]
+        [
+            self.w1.as_slice(),
+            self.b1.as_slice(),
+            self.w2.as_slice(),
+            self.b2.as_slice(),
+        ]
     }
 
     /// The four tensors, mutable, in file order.
     pub fn tensors_mut(&mut self) -> [&mut [f32]; 4] {
-        [self.w1.as_mut_slice(), self.b1.as_mut_slice(), self.w2.as_mut_slice(), self.b2.as_mut_slice()]
+        [
+            self.w1.as_mut_slice(),
+            self.b1.as_mut_slice(),
+            self.w2.as_mut_slice(),
+            self.b2.as_mut_slice(),
+        ]
     }
 
     /// The ae-core float model file for these parameters.
     pub fn to_model_file(&self) -> Result<Vec<u8>> {
         let [encoder_weights, encoder_bias, decoder_weights, decoder_bias] = self.tensors();
-        let t = ae_core::format::FloatTensors { encoder_weights, encoder_bias, decoder_weights, decoder_bias };
+        let t = ae_core::format::FloatTensors {
+            encoder_weights,
+            encoder_bias,
+            decoder_weights,
+            decoder_bias,
+        };
         let mut out = vec![0u8; self.count() * 4 + 64];
-        let n = ae_core::format::write_float(self.input() as u32, self.latent() as u32, self.slope, &t, &mut out)
-            .map_err(|e| Error::Mismatch(format!("cannot encode the model: {e}")))?;
+        let n = ae_core::format::write_float(
+            self.input() as u32,
+            self.latent() as u32,
+            self.slope,
+            &t,
+            &mut out,
+        )
+        .map_err(|e| Error::Mismatch(format!("cannot encode the model: {e}")))?;
         out.truncate(n);
         Ok(out)
     }
@@ -100,7 +128,10 @@ impl ModelBytes {
     pub fn new(bytes: &[u8]) -> Self {
         let mut words = vec![0u128; bytes.len().div_ceil(16)];
         bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
-        ModelBytes { words, len: bytes.len() }
+        ModelBytes {
+            words,
+            len: bytes.len(),
+        }
     }
 
     /// Reads a model file.
@@ -115,8 +146,10 @@ impl ModelBytes {
 
     /// Parses the model, naming `path` in the error.
     pub fn parse(&self, path: &std::path::Path) -> Result<ae_core::format::ModelRef<'_>> {
-        ae_core::format::ModelRef::parse(self.bytes())
-            .map_err(|source| Error::Model { path: path.to_path_buf(), source })
+        ae_core::format::ModelRef::parse(self.bytes()).map_err(|source| Error::Model {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 
@@ -141,7 +174,9 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
         let p = Params::glorot(12, 5, 0.3, &mut rng);
         let bytes = ModelBytes::new(&p.to_model_file().unwrap());
-        let ae_core::format::ModelRef::Float(m) = bytes.parse("x".as_ref()).unwrap() else { panic!() };
+        let ae_core::format::ModelRef::Float(m) = bytes.parse("x".as_ref()).unwrap() else {
+            panic!()
+        };
         assert_eq!(Params::from_model(&m), p);
     }
 }

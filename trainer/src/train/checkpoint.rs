@@ -109,16 +109,26 @@ impl State {
             adam: self.adam.clone(),
             history: self.history.clone(),
         };
-        let mut bytes = postcard::to_stdvec(&disk)
-            .map_err(|e| Error::Checkpoint { path: path.to_path_buf(), problem: format!("cannot encode: {e}") })?;
+        let mut bytes = postcard::to_stdvec(&disk).map_err(|e| Error::Checkpoint {
+            path: path.to_path_buf(),
+            problem: format!("cannot encode: {e}"),
+        })?;
         let crc = ae_core::format::crc32(&bytes);
         bytes.extend_from_slice(&crc.to_le_bytes());
         fsio::write_atomic(path, &bytes)
     }
 
     /// Reads a checkpoint and checks it belongs to this run.
-    pub fn load(path: &Path, config: &TrainConfig, input: usize, fingerprint: &str) -> Result<Self> {
-        let bad = |problem: String| Error::Checkpoint { path: path.to_path_buf(), problem };
+    pub fn load(
+        path: &Path,
+        config: &TrainConfig,
+        input: usize,
+        fingerprint: &str,
+    ) -> Result<Self> {
+        let bad = |problem: String| Error::Checkpoint {
+            path: path.to_path_buf(),
+            problem,
+        };
         let bytes = fsio::read(path)?;
         if bytes.len() < 12 || bytes[..8] != MAGIC {
             return Err(bad("not a tinyae checkpoint".into()));
@@ -127,14 +137,21 @@ impl State {
         if ae_core::format::crc32(body).to_le_bytes() != crc {
             return Err(bad("checksum mismatch: the checkpoint is corrupted".into()));
         }
-        let d: OnDisk = postcard::from_bytes(body).map_err(|e| bad(format!("cannot decode ({e})")))?;
+        let d: OnDisk =
+            postcard::from_bytes(body).map_err(|e| bad(format!("cannot decode ({e})")))?;
         if d.version != VERSION {
-            return Err(bad(format!("checkpoint version {} is not supported", d.version)));
+            return Err(bad(format!(
+                "checkpoint version {} is not supported",
+                d.version
+            )));
         }
         if d.fingerprint != fingerprint {
             return Err(bad("it was made with different training data".into()));
         }
-        let same_except_epochs = TrainConfig { epochs: config.epochs, ..d.config } == *config;
+        let same_except_epochs = TrainConfig {
+            epochs: config.epochs,
+            ..d.config
+        } == *config;
         if !same_except_epochs || d.input != input {
             return Err(bad(format!(
                 "it was made with other settings ({:?}, input {}); only --epochs may change on --resume",
@@ -142,14 +159,25 @@ impl State {
             )));
         }
         if d.epoch > config.epochs {
-            return Err(bad(format!("it is already past epoch {} (at {})", config.epochs, d.epoch)));
+            return Err(bad(format!(
+                "it is already past epoch {} (at {})",
+                config.epochs, d.epoch
+            )));
         }
         let [w1, b1, w2, b2] = d.tensors;
         let latent = config.latent;
-        let lens_ok = w1.len() == input * latent && w2.len() == input * latent && b1.len() == latent && b2.len() == input;
+        let lens_ok = w1.len() == input * latent
+            && w2.len() == input * latent
+            && b1.len() == latent
+            && b2.len() == input;
         let adam_ok = d.adam.m.len() == 4
             && d.adam.v.len() == 4
-            && d.adam.m.iter().zip(&d.adam.v).zip([input * latent, latent, input * latent, input]).all(|((m, v), n)| m.len() == n && v.len() == n);
+            && d.adam
+                .m
+                .iter()
+                .zip(&d.adam.v)
+                .zip([input * latent, latent, input * latent, input])
+                .all(|((m, v), n)| m.len() == n && v.len() == n);
         if !lens_ok || !adam_ok {
             return Err(bad("tensor sizes do not fit the model".into()));
         }
@@ -169,7 +197,10 @@ impl State {
             loss_count: d.loss_count,
             seconds: d.seconds,
             params,
-            adam: Adam { config: config.adam, ..d.adam },
+            adam: Adam {
+                config: config.adam,
+                ..d.adam
+            },
             history: d.history,
         })
     }

@@ -36,14 +36,18 @@ pub struct History {
 impl History {
     /// Writes the history as pretty JSON, atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Mismatch(format!("cannot encode history: {e}")))?;
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::Mismatch(format!("cannot encode history: {e}")))?;
         fsio::write_atomic(path, &json)
     }
 
     /// Reads a history file.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = fsio::read(path)?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Idx { path: path.to_path_buf(), problem: format!("not a training history: {e}") })
+        serde_json::from_slice(&bytes).map_err(|e| Error::Idx {
+            path: path.to_path_buf(),
+            problem: format!("not a training history: {e}"),
+        })
     }
 }
 

@@ -57,7 +57,14 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     /// The notebook's settings.
     fn default() -> Self {
-        TrainConfig { latent: 64, epochs: 50, batch: 32, seed: 1, slope: 0.3, adam: AdamConfig::default() }
+        TrainConfig {
+            latent: 64,
+            epochs: 50,
+            batch: 32,
+            seed: 1,
+            slope: 0.3,
+            adam: AdamConfig::default(),
+        }
     }
 }
 
@@ -123,7 +130,12 @@ pub struct Outcome {
 }
 
 /// Trains on `train`, reporting the loss on `val` (which may be empty) after each epoch.
-pub fn train(config: &TrainConfig, train: &ImageSet, val: &ImageSet, opts: &RunOptions) -> Result<Outcome> {
+pub fn train(
+    config: &TrainConfig,
+    train: &ImageSet,
+    val: &ImageSet,
+    opts: &RunOptions,
+) -> Result<Outcome> {
     config.validate()?;
     if train.count == 0 {
         return Err(Error::Mismatch("no training images".into()));
@@ -139,7 +151,9 @@ pub fn train(config: &TrainConfig, train: &ImageSet, val: &ImageSet, opts: &RunO
         .num_threads(opts.threads.max(1))
         .build()
         .map_err(|e| Error::InvalidOption(format!("cannot start worker threads: {e}")))?;
-    let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new(input, config.latent, 0)).collect();
+    let mut shards: Vec<Shard> = (0..SHARDS)
+        .map(|_| Shard::new(input, config.latent, 0))
+        .collect();
     let mut eval_shard = Shard::new(input, config.latent, 0);
     let batches = train.count.div_ceil(config.batch);
     let mut steps_here = 0u64;
@@ -157,17 +171,25 @@ pub fn train(config: &TrainConfig, train: &ImageSet, val: &ImageSet, opts: &RunO
             let mean = loss / (idx.len() * input) as f64;
             if !mean.is_finite() {
                 bar.abandon();
-                return Err(Error::Diverged { epoch: epoch + 1, batch: b, loss: mean, checkpoint: opts.checkpoint.clone() });
+                return Err(Error::Diverged {
+                    epoch: epoch + 1,
+                    batch: b,
+                    loss: mean,
+                    checkpoint: opts.checkpoint.clone(),
+                });
             }
             state.batch = b + 1;
             steps_here += 1;
             bar.batch_done(b + 1, state.loss_sum / state.loss_count as f64);
-            let stop = opts.interrupt.load(Ordering::SeqCst) || opts.stop_after_steps.is_some_and(|n| steps_here >= n);
+            let stop = opts.interrupt.load(Ordering::SeqCst)
+                || opts.stop_after_steps.is_some_and(|n| steps_here >= n);
             if stop && state.batch < batches {
                 state.seconds += started.elapsed().as_secs_f64();
                 bar.abandon();
                 state.save(&opts.checkpoint)?;
-                return Err(Error::Interrupted { checkpoint: opts.checkpoint.clone() });
+                return Err(Error::Interrupted {
+                    checkpoint: opts.checkpoint.clone(),
+                });
             }
         }
         state.seconds += started.elapsed().as_secs_f64();
@@ -179,8 +201,18 @@ pub fn train(config: &TrainConfig, train: &ImageSet, val: &ImageSet, opts: &RunO
             seconds: state.seconds,
         };
         bar.finish(&record);
-        if !state.params.tensors().iter().all(|t| t.iter().all(|v| v.is_finite())) {
-            return Err(Error::Diverged { epoch: epoch + 1, batch: batches, loss: f64::NAN, checkpoint: opts.checkpoint.clone() });
+        if !state
+            .params
+            .tensors()
+            .iter()
+            .all(|t| t.iter().all(|v| v.is_finite()))
+        {
+            return Err(Error::Diverged {
+                epoch: epoch + 1,
+                batch: batches,
+                loss: f64::NAN,
+                checkpoint: opts.checkpoint.clone(),
+            });
         }
         state.history.push(record);
         state.epoch += 1;
@@ -190,10 +222,15 @@ pub fn train(config: &TrainConfig, train: &ImageSet, val: &ImageSet, opts: &RunO
         state.seconds = 0.0;
         state.save(&opts.checkpoint)?;
         if opts.interrupt.load(Ordering::SeqCst) && state.epoch < config.epochs {
-            return Err(Error::Interrupted { checkpoint: opts.checkpoint.clone() });
+            return Err(Error::Interrupted {
+                checkpoint: opts.checkpoint.clone(),
+            });
         }
     }
-    Ok(Outcome { params: state.params, history: state.history })
+    Ok(Outcome {
+        params: state.params,
+        history: state.history,
+    })
 }
 
 /// The order of the training images in `epoch` (0-based): a shuffle drawn from its own stream.
@@ -213,7 +250,13 @@ pub fn initial_params(config: &TrainConfig, input: usize) -> Params {
 
 /// One batch: forward and backward on each shard (in parallel), gradients summed, Adam step.
 /// Returns the summed BCE over the batch's pixels.
-fn step(pool: &rayon::ThreadPool, shards: &mut [Shard], state: &mut State, set: &ImageSet, idx: &[usize]) -> f64 {
+fn step(
+    pool: &rayon::ThreadPool,
+    shards: &mut [Shard],
+    state: &mut State,
+    set: &ImageSet,
+    idx: &[usize],
+) -> f64 {
     let input = set.image_len();
     let scale = 1.0 / (idx.len() * input) as f32;
     let per_shard = idx.len().div_ceil(SHARDS);
@@ -235,14 +278,19 @@ fn step(pool: &rayon::ThreadPool, shards: &mut [Shard], state: &mut State, set: 
     let adam_step = state.adam.begin_step();
     // Adam is element-wise: each tensor is cut in two halves updated on the two threads. The
     // shard gradients are added inside the update (a + b, in that order, for every element).
-    let mut jobs = Vec::with_capacity(8);
-    let params = state.params.tensors_mut();
-    for (t, (((p, m), v), g)) in params.into_iter().zip(&mut state.adam.m).zip(&mut state.adam.v).zip(ga).enumerate() {
+    let (mut low, mut high) = (Vec::with_capacity(4), Vec::with_capacity(4));
+    let tensors = state
+        .params
+        .tensors_mut()
+        .into_iter()
+        .zip(&mut state.adam.m)
+        .zip(&mut state.adam.v);
+    for (t, ((p, m), v)) in tensors.enumerate() {
         let mid = p.len() / 2;
         let (p0, p1) = p.split_at_mut(mid);
         let (m0, m1) = m.split_at_mut(mid);
         let (v0, v1) = v.split_at_mut(mid);
-        let (g0, g1) = g.split_at(mid);
+        let (g0, g1) = ga[t].split_at(mid);
         let (h0, h1) = match gb {
             Some(gb) => {
                 let (h0, h1) = gb[t].split_at(mid);
@@ -250,17 +298,37 @@ fn step(pool: &rayon::ThreadPool, shards: &mut [Shard], state: &mut State, set: 
             }
             None => (None, None),
         };
-        jobs.push((p0, g0, h0, m0, v0));
-        jobs.push((p1, g1, h1, m1, v1));
+        low.push(AdamSlice {
+            p: p0,
+            g: g0,
+            g2: h0,
+            m: m0,
+            v: v0,
+        });
+        high.push(AdamSlice {
+            p: p1,
+            g: g1,
+            g2: h1,
+            m: m1,
+            v: v1,
+        });
     }
-    let (even, odd): (Vec<_>, Vec<_>) = jobs.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
-    let apply_all = |list: Vec<(usize, (&mut [f32], &[f32], Option<&[f32]>, &mut [f32], &mut [f32]))>| {
-        for (_, (p, g, h, m, v)) in list {
-            adam_step.apply(p, g, h, m, v);
+    let apply_all = |slices: Vec<AdamSlice<'_>>| {
+        for s in slices {
+            adam_step.apply(s.p, s.g, s.g2, s.m, s.v);
         }
     };
-    pool.join(|| apply_all(even), || apply_all(odd));
+    pool.join(|| apply_all(low), || apply_all(high));
     la + lb
+}
+
+/// One contiguous piece of a parameter tensor with its gradient parts and Adam moments.
+struct AdamSlice<'a> {
+    p: &'a mut [f32],
+    g: &'a [f32],
+    g2: Option<&'a [f32]>,
+    m: &'a mut [f32],
+    v: &'a mut [f32],
 }
 
 /// Mean BCE of `params` over `set`, forward only.

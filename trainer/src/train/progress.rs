@@ -30,7 +30,7 @@ impl EpochBar {
     pub(crate) fn batch_done(&self, done: usize, mean_loss: f64) {
         if let Some(bar) = &self.bar {
             bar.set_position(done as u64);
-            if done % 16 == 0 {
+            if done.is_multiple_of(16) {
                 bar.set_message(format!("loss {mean_loss:.4}"));
             }
         }
@@ -47,8 +47,14 @@ impl EpochBar {
             bar.finish_and_clear();
         }
         if !self.quiet {
-            let val = r.val_loss.map(|v| format!("  val_loss {v:.4}")).unwrap_or_default();
-            eprintln!("epoch {:>3}/{}  loss {:.4}{val}  {:.2}s", r.epoch, self.epochs, r.loss, r.seconds);
+            let val = r
+                .val_loss
+                .map(|v| format!("  val_loss {v:.4}"))
+                .unwrap_or_default();
+            eprintln!(
+                "epoch {:>3}/{}  loss {:.4}{val}  {:.2}s",
+                r.epoch, self.epochs, r.loss, r.seconds
+            );
         }
     }
 }

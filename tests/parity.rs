@@ -1,0 +1,67 @@
+//! The trainer and ae-core compute the same network: the trainer's batched forward pass and
+//! ae-core's per-image kernels agree, and the int8 path stays close to the float path.
+
+mod common;
+
+use ae_core::format::ModelRef;
+use rand::SeedableRng;
+use trainer::model::backprop::Shard;
+use trainer::model::{ModelBytes, Params};
+
+#[test]
+fn trainer_forward_matches_ae_core_float_path() {
+    let set = common::synthetic(40, 10, 1);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let params = Params::glorot(100, 12, 0.3, &mut rng);
+    let bytes = ModelBytes::new(&params.to_model_file().unwrap());
+    let model = bytes.parse("t".as_ref()).unwrap();
+    let mut shard = Shard::new(100, 12, 0);
+    shard.load(set.images());
+    shard.forward(&params);
+    let mut worst = 0.0f32;
+    for (i, img) in set.images().enumerate() {
+        let mut out = vec![0.0f32; 100];
+        trainer::eval::reconstruct(&model, img, &mut out).unwrap();
+        for (a, b) in out.iter().zip(shard.output().column(i).iter()) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    assert!(worst < 2e-6, "trainer and ae-core differ by {worst}");
+}
+
+#[test]
+fn int8_stays_close_to_float_on_trained_synthetic_models() {
+    for seed in 0..3 {
+        let set = common::synthetic(300, 8, 10 + seed);
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = trainer::train::TrainConfig {
+            latent: 8,
+            epochs: 20,
+            batch: 16,
+            seed,
+            ..Default::default()
+        };
+        let opts = trainer::train::RunOptions {
+            quiet: true,
+            ..trainer::train::RunOptions::new(dir.path().join("c"))
+        };
+        let empty = trainer::data::ImageSet {
+            count: 0,
+            pixels: vec![],
+            ..set.clone()
+        };
+        let out = trainer::train::train(&cfg, &set, &empty, &opts).unwrap();
+        let float_bytes = ModelBytes::new(&out.params.to_model_file().unwrap());
+        let float = float_bytes.parse("f".as_ref()).unwrap();
+        let ModelRef::Float(f) = float else {
+            unreachable!()
+        };
+        let int8_bytes = ModelBytes::new(&trainer::quantize::quantize(&f, &set).unwrap());
+        let int8 = int8_bytes.parse("q".as_ref()).unwrap();
+        let (max, mean) = common::float_vs_int8(&float, &int8, &set);
+        assert!(
+            max <= 12 && mean <= 1.0,
+            "seed {seed}: max {max} levels, mean {mean:.3}"
+        );
+    }
+}
