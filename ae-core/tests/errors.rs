@@ -205,16 +205,14 @@ fn invalid_values() {
             "latent scale {bad}"
         );
     }
-    let w_scale_at = bytes
-        .windows(4)
-        .position(|w| w == 0.02f32.to_le_bytes())
-        .unwrap();
+    // A multiplier below 2^30 (not normalized): the last decoder multiplier precedes the shifts.
+    let mult_at = n - 4 - 2 - 1 - 4; // before the shifts and their length byte
     let mut copy = b;
-    copy.0[w_scale_at..w_scale_at + 4].copy_from_slice(&0.0f32.to_le_bytes());
+    copy.0[mult_at..mult_at + 4].copy_from_slice(&5i32.to_le_bytes());
     fix_crc(&mut copy.0[..n]);
     assert_eq!(
         ModelRef::parse(&copy.0[..n]).unwrap_err(),
-        Error::InvalidValue("weight scales must be finite and positive")
+        Error::InvalidValue("requantization multiplier must be 0 or in [2^30, 2^31)")
     );
     // A shift of zero.
     let one = Requant::from_real(1.0).unwrap();

@@ -123,14 +123,12 @@ pub fn quantize(model: &FloatRef<'_>, calibration: &ImageSet) -> Result<Vec<u8>>
         latent_zero_point: zero_point,
         encoder: QuantLayerTensors {
             weights: &enc.weights,
-            weight_scales: &enc.scales,
             bias: &enc_bias,
             multipliers: &enc_mult,
             shifts: &enc_shift,
         },
         decoder: QuantLayerTensors {
             weights: &dec.weights,
-            weight_scales: &dec.scales,
             bias: &dec_bias,
             multipliers: &dec_mult,
             shifts: &dec_shift,

@@ -29,8 +29,6 @@ pub struct FloatRef<'a> {
 pub struct QuantLayerRef<'a> {
     /// `[out][in]` int8 weights.
     pub weights: &'a [i8],
-    /// Per output channel, f32 little-endian: `real weight = weight_scale * int8 weight`.
-    pub weight_scales: &'a [[u8; 4]],
     /// Per output channel, i32 little-endian, in accumulator units.
     pub bias: &'a [[u8; 4]],
     /// Per output channel and branch, i32 little-endian, validated.
@@ -40,13 +38,6 @@ pub struct QuantLayerRef<'a> {
 }
 
 impl QuantLayerRef<'_> {
-    /// Weight scale of output channel `channel`, if it exists.
-    pub fn weight_scale(&self, channel: usize) -> Option<f32> {
-        self.weight_scales
-            .get(channel)
-            .map(|b| f32::from_le_bytes(*b))
-    }
-
     /// Bias of output channel `channel`, if it exists.
     pub fn bias(&self, channel: usize) -> Option<i32> {
         self.bias.get(channel).map(|b| i32::from_le_bytes(*b))
@@ -236,13 +227,9 @@ fn parse_layer<'a>(
         Ok::<_, Error>(chunks)
     };
     validate::len(names.weights, weights, layer.weights.len())?;
-    let weight_scales = four(names.weight_scales, layer.weight_scales, outputs)?;
     let bias = four(names.bias, layer.bias, outputs)?;
     let multipliers = four(names.multipliers, layer.multipliers, outputs * branches)?;
     validate::len(names.shifts, outputs * branches, layer.shifts.len())?;
-    for s in weight_scales {
-        validate::scale("weight scale", f32::from_le_bytes(*s))?;
-    }
     for (m, &shift) in multipliers.iter().zip(layer.shifts) {
         Requant {
             multiplier: i32::from_le_bytes(*m),
@@ -252,7 +239,6 @@ fn parse_layer<'a>(
     }
     Ok(QuantLayerRef {
         weights: bytemuck::cast_slice(layer.weights),
-        weight_scales,
         bias,
         multipliers,
         shifts: layer.shifts,

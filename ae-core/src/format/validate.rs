@@ -29,7 +29,7 @@ pub(crate) fn scale(what: &'static str, s: f32) -> Result<(), Error> {
     } else {
         Err(Error::InvalidValue(match what {
             "latent scale" => "latent scale must be finite and positive",
-            _ => "weight scales must be finite and positive",
+            _ => "scales must be finite and positive",
         }))
     }
 }
@@ -57,7 +57,6 @@ pub(crate) fn len(tensor: &'static str, expected: usize, found: usize) -> Result
 /// Tensor names as error messages show them.
 pub(crate) struct LayerNames {
     pub weights: &'static str,
-    pub weight_scales: &'static str,
     pub bias: &'static str,
     pub multipliers: &'static str,
     pub shifts: &'static str,
@@ -68,7 +67,6 @@ impl LayerNames {
         if layer == "encoder" {
             LayerNames {
                 weights: "encoder.weights",
-                weight_scales: "encoder.weight_scales",
                 bias: "encoder.bias",
                 multipliers: "encoder.multipliers",
                 shifts: "encoder.shifts",
@@ -76,7 +74,6 @@ impl LayerNames {
         } else {
             LayerNames {
                 weights: "decoder.weights",
-                weight_scales: "decoder.weight_scales",
                 bias: "decoder.bias",
                 multipliers: "decoder.multipliers",
                 shifts: "decoder.shifts",

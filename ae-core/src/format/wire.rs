@@ -47,13 +47,13 @@ pub(crate) struct Int8Params<B> {
     pub decoder: QuantLayer<B>,
 }
 
-/// One quantized dense layer, weights `[out][in]` as i8. Per output channel: weight scale (f32),
-/// bias (i32, scale `input_scale * weight_scale`), and one requantization (multiplier i32, right
-/// shift u8) per branch — two for the encoder (z >= 0, z < 0), one for the decoder.
+/// One quantized dense layer, weights `[out][in]` as i8. Per output channel: bias (i32, in
+/// accumulator units) and one requantization (multiplier i32, right shift u8) per branch — two
+/// for the encoder (z >= 0, z < 0), one for the decoder. Weight scales are folded into those and
+/// not stored: the file holds only what the integer kernels read.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct QuantLayer<B> {
     pub weights: B,
-    pub weight_scales: B,
     pub bias: B,
     pub multipliers: B,
     pub shifts: B,

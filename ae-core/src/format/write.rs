@@ -29,8 +29,6 @@ pub struct QuantLayerTensors<'a> {
     /// `[out][in]`.
     pub weights: &'a [i8],
     /// `[out]`.
-    pub weight_scales: &'a [f32],
-    /// `[out]`.
     pub bias: &'a [i32],
     /// `[out][branches]`.
     pub multipliers: &'a [i32],
@@ -140,7 +138,6 @@ fn check_layer(
 ) -> Result<(), Error> {
     let names = validate::LayerNames::of(layer);
     validate::len(names.weights, weights, t.weights.len())?;
-    validate::len(names.weight_scales, outputs * 4, t.weight_scales.len() * 4)?;
     validate::len(names.bias, outputs * 4, t.bias.len() * 4)?;
     validate::len(
         names.multipliers,
@@ -148,9 +145,6 @@ fn check_layer(
         t.multipliers.len() * 4,
     )?;
     validate::len(names.shifts, outputs * branches, t.shifts.len())?;
-    for &s in t.weight_scales {
-        validate::scale("weight scale", s)?;
-    }
     for (&multiplier, &shift) in t.multipliers.iter().zip(t.shifts) {
         crate::requant::Requant { multiplier, shift }.validate()?;
     }
@@ -160,7 +154,6 @@ fn check_layer(
 fn layer<'a>(t: &'a QuantLayerTensors<'a>) -> QuantLayer<Bytes<'a>> {
     QuantLayer {
         weights: Bytes::I8(t.weights),
-        weight_scales: Bytes::F32(core::slice::from_ref(&t.weight_scales)),
         bias: Bytes::I32(t.bias),
         multipliers: Bytes::I32(t.multipliers),
         shifts: Bytes::U8(t.shifts),

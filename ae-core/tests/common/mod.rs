@@ -41,14 +41,12 @@ pub fn tiny_int8(out: &mut Buf) -> usize {
         latent_zero_point: 10,
         encoder: QuantLayerTensors {
             weights: &[64, -32],
-            weight_scales: &[0.01],
             bias: &[100],
             multipliers: &enc_mult,
             shifts: &enc_shift,
         },
         decoder: QuantLayerTensors {
             weights: &[2, -3],
-            weight_scales: &[0.02, 0.03],
             bias: &[5, 0],
             multipliers: &dec_mult,
             shifts: &dec_shift,
