@@ -1,1 +1,127 @@
-fn main() {}
+//! Single-image inference latency of ae-core on the host, one thread, 784 -> 64 -> 784.
+//!
+//! Run with `cargo bench --bench inference`. Groups: the float path, the int8 path, a plain
+//! triple-loop float baseline for contrast, and a 1,000-image batch for throughput.
+
+use std::hint::black_box;
+
+use ae_core::{Mnist, MnistInt8, MNIST_LATENT as L, MNIST_PIXELS as N};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rand::{Rng, SeedableRng};
+use trainer::data::ImageSet;
+use trainer::model::{ModelBytes, Params};
+
+/// A random (Glorot) float model and its int8 export calibrated on random images; the weights'
+/// values do not change the work done.
+fn models() -> (ModelBytes, ModelBytes, Vec<[u8; N]>) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let params = Params::glorot(N, L, 0.3, &mut rng);
+    let float = ModelBytes::new(&params.to_model_file().unwrap());
+    let images: Vec<[u8; N]> = (0..1000)
+        .map(|_| std::array::from_fn(|_| rng.random()))
+        .collect();
+    let calib = ImageSet {
+        pixels: images.iter().flatten().copied().collect(),
+        count: 1000,
+        rows: 28,
+        cols: 28,
+    };
+    let ae_core::format::ModelRef::Float(f) = float.parse("bench".as_ref()).unwrap() else {
+        unreachable!()
+    };
+    let int8 = ModelBytes::new(&trainer::quantize::quantize(&f, &calib).unwrap());
+    (float, int8, images)
+}
+
+/// The textbook loops over the same weights, with no attention to vectorization.
+#[allow(clippy::needless_range_loop)]
+fn naive_float(m: &Mnist<'_>, x: &[f32; N], out: &mut [f32; N]) {
+    let r = m.untyped();
+    let mut h = [0.0f32; L];
+    for j in 0..L {
+        let mut z = r.encoder_bias[j];
+        for i in 0..N {
+            z += r.encoder_weights[j * N + i] * x[i];
+        }
+        h[j] = if z >= 0.0 { z } else { 0.3 * z };
+    }
+    for i in 0..N {
+        let mut z = r.decoder_bias[i];
+        for j in 0..L {
+            z += r.decoder_weights[i * L + j] * h[j];
+        }
+        out[i] = 1.0 / (1.0 + (-z).exp());
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let (float_bytes, int8_bytes, images) = models();
+    let float = Mnist::from_bytes(float_bytes.bytes()).unwrap();
+    let int8 = MnistInt8::from_bytes(int8_bytes.bytes()).unwrap();
+    let x: [f32; N] = std::array::from_fn(|i| ae_core::pixels::to_unit(images[0][i]));
+    let mut h = [0.0f32; L];
+    let mut y = [0.0f32; N];
+    float.encode(&x, &mut h);
+
+    let mut g = c.benchmark_group("float");
+    g.bench_function("encode", |b| b.iter(|| float.encode(black_box(&x), &mut h)));
+    g.bench_function("decode", |b| b.iter(|| float.decode(black_box(&h), &mut y)));
+    g.bench_function("encode+decode", |b| {
+        b.iter(|| {
+            float.encode(black_box(&x), &mut h);
+            float.decode(&h, &mut y);
+        })
+    });
+    g.finish();
+
+    let mut code = [0u8; L];
+    let mut pixels = [0u8; N];
+    int8.encode(&images[0], &mut code);
+    let mut g = c.benchmark_group("int8");
+    g.bench_function("encode", |b| {
+        b.iter(|| int8.encode(black_box(&images[0]), &mut code))
+    });
+    g.bench_function("decode", |b| {
+        b.iter(|| int8.decode(black_box(&code), &mut pixels))
+    });
+    g.bench_function("encode+decode", |b| {
+        b.iter(|| {
+            int8.encode(black_box(&images[0]), &mut code);
+            int8.decode(&code, &mut pixels);
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("baseline");
+    g.bench_function("naive-float encode+decode", |b| {
+        b.iter(|| naive_float(&float, black_box(&x), &mut y))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("batch");
+    g.throughput(Throughput::Elements(images.len() as u64));
+    g.bench_function("int8 encode+decode x1000", |b| {
+        b.iter(|| {
+            for img in &images {
+                int8.encode(black_box(img), &mut code);
+                int8.decode(&code, &mut pixels);
+            }
+        })
+    });
+    g.bench_function("float encode+decode x1000", |b| {
+        let xs: Vec<[f32; N]> = images
+            .iter()
+            .map(|img| std::array::from_fn(|i| ae_core::pixels::to_unit(img[i])))
+            .collect();
+        b.iter(|| {
+            for x in &xs {
+                float.encode(black_box(x), &mut h);
+                float.decode(&h, &mut y);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -12,22 +12,61 @@
 /// Independent accumulators per dot product.
 pub const LANES: usize = 16;
 
+/// Generates a dot product over [`LANES`] lanes for `R` rows at once: the rows share each load of
+/// `x` and give the CPU `R` independent accumulator chains. Every row's sum is formed exactly as
+/// the one-row version forms it (same lanes, same order), so blocking never changes a result.
+macro_rules! blocked_dot {
+    ($(#[$meta:meta])* $name:ident, $x:ty, $w:ty, $acc:ty, $zero:expr, |$a:ident, $b:ident| $mul:expr, $reduce:path) => {
+        $(#[$meta])*
+        #[inline(always)]
+        pub fn $name<const R: usize>(rows: [&[$w]; R], x: &[$x]) -> [$acc; R] {
+            let (x_chunks, x_tail) = x.as_chunks::<LANES>();
+            let n = rows.iter().fold(x_chunks.len(), |n, r| n.min(r.len() / LANES));
+            let x_chunks = &x_chunks[..n];
+            let w_chunks = rows.map(|r| &r.as_chunks::<LANES>().0[..n]);
+            let mut acc = [[$zero; LANES]; R];
+            for (k, xv) in x_chunks.iter().enumerate() {
+                for r in 0..R {
+                    let wv = &w_chunks[r][k];
+                    for l in 0..LANES {
+                        let ($a, $b) = (xv[l], wv[l]);
+                        acc[r][l] += $mul;
+                    }
+                }
+            }
+            let mut out = [$zero; R];
+            for r in 0..R {
+                let tail_w = rows[r].get(n * LANES..).unwrap_or(&[]);
+                let mut tail = $zero;
+                for (&$a, &$b) in x_tail.iter().zip(tail_w) {
+                    tail += $mul;
+                }
+                out[r] = $reduce(acc[r]) + tail;
+            }
+            out
+        }
+    };
+}
+
+blocked_dot!(
+    /// `R` dot products of `f32` rows with `x`.
+    dot_f32_rows, f32, f32, f32, 0.0f32, |a, b| a * b, reduce_f32
+);
+blocked_dot!(
+    /// `R` dot products of int8 rows with unsigned pixels; exact while `len * 255 * 128 < 2^31`
+    /// (up to 65,793 inputs).
+    dot_u8_i8_rows, u8, i8, i32, 0i32, |a, b| i32::from(a) * i32::from(b), reduce_i32
+);
+blocked_dot!(
+    /// `R` dot products of int8 rows with centred 9-bit codes.
+    dot_i16_i8_rows, i16, i8, i32, 0i32, |a, b| i32::from(a) * i32::from(b), reduce_i32
+);
+
 /// Sum of `a[k] * b[k]` over the shorter slice, lane-parallel.
 #[inline(always)]
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
-    let (a_chunks, a_tail) = a.as_chunks::<LANES>();
-    let (b_chunks, b_tail) = b.as_chunks::<LANES>();
-    let mut acc = [0.0f32; LANES];
-    for (x, y) in a_chunks.iter().zip(b_chunks) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let mut tail = 0.0f32;
-    for (x, y) in a_tail.iter().zip(b_tail) {
-        tail += x * y;
-    }
-    reduce_f32(acc) + tail
+    let n = a.len().min(b.len());
+    dot_f32_rows([&b[..n]], &a[..n])[0]
 }
 
 /// Pairwise sum of the lanes, in a fixed order.
@@ -43,44 +82,49 @@ fn reduce_f32(mut acc: [f32; LANES]) -> f32 {
     acc[0]
 }
 
+#[inline(always)]
+fn reduce_i32(acc: [i32; LANES]) -> i32 {
+    acc.iter().fold(0i32, |s, &v| s.wrapping_add(v))
+}
+
 /// Sum of `x[k] * w[k]` (unsigned pixels times int8 weights) over the shorter slice.
-///
-/// Exact while `len * 255 * 128 < 2^31`, i.e. for up to 65,793 inputs.
 #[inline(always)]
 pub fn dot_u8_i8(x: &[u8], w: &[i8]) -> i32 {
-    let (x_chunks, x_tail) = x.as_chunks::<LANES>();
-    let (w_chunks, w_tail) = w.as_chunks::<LANES>();
-    let mut acc = [0i32; LANES];
-    for (x, w) in x_chunks.iter().zip(w_chunks) {
-        for l in 0..LANES {
-            acc[l] += i32::from(x[l]) * i32::from(w[l]);
-        }
-    }
-    let tail: i32 = x_tail
-        .iter()
-        .zip(w_tail)
-        .map(|(&x, &w)| i32::from(x) * i32::from(w))
-        .sum();
-    acc.iter().sum::<i32>() + tail
+    let n = x.len().min(w.len());
+    dot_u8_i8_rows([&w[..n]], &x[..n])[0]
 }
 
 /// Sum of `x[k] * w[k]` (centred 9-bit codes times int8 weights) over the shorter slice.
 #[inline(always)]
 pub fn dot_i16_i8(x: &[i16], w: &[i8]) -> i32 {
-    let (x_chunks, x_tail) = x.as_chunks::<LANES>();
-    let (w_chunks, w_tail) = w.as_chunks::<LANES>();
-    let mut acc = [0i32; LANES];
-    for (x, w) in x_chunks.iter().zip(w_chunks) {
-        for l in 0..LANES {
-            acc[l] += i32::from(x[l]) * i32::from(w[l]);
-        }
+    let n = x.len().min(w.len());
+    dot_i16_i8_rows([&w[..n]], &x[..n])[0]
+}
+
+/// Calls `block` on groups of `R` consecutive rows of `weights` (each `x_len` long), then `single`
+/// on the rows left over, with the index of the first row and the outputs for those rows.
+#[inline(always)]
+pub fn for_row_blocks<W, O, const R: usize>(
+    weights: &[W],
+    x_len: usize,
+    out: &mut [O],
+    mut block: impl FnMut(usize, [&[W]; R], &mut [O; R]),
+    mut single: impl FnMut(usize, &[W], &mut O),
+) {
+    let rows = weights.chunks_exact(x_len.max(1));
+    let n_rows = rows.len().min(out.len());
+    let (out_blocks, out_rest) = out[..n_rows].as_chunks_mut::<R>();
+    let mut rows = rows.take(n_rows);
+    let mut index = 0;
+    for o in out_blocks {
+        let block_rows: [&[W]; R] = core::array::from_fn(|_| rows.next().unwrap_or(&[]));
+        block(index, block_rows, o);
+        index += R;
     }
-    let tail: i32 = x_tail
-        .iter()
-        .zip(w_tail)
-        .map(|(&x, &w)| i32::from(x) * i32::from(w))
-        .sum();
-    acc.iter().sum::<i32>() + tail
+    for (o, row) in out_rest.iter_mut().zip(rows) {
+        single(index, row, o);
+        index += 1;
+    }
 }
 
 /// `e^x` for `f32`, branch-free so that it vectorizes; within 4 ulp of the true value for
@@ -115,31 +159,44 @@ pub fn sigmoid_f32(z: f32) -> f32 {
 /// Defines a layer function whose body is also compiled for AVX2 and picked at run time when the
 /// `std` feature is on and the CPU supports it. Both copies are the same source, so they agree.
 macro_rules! dispatched {
-    ($(#[$meta:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+    ($(#[$meta:meta])* pub fn $name:ident / $portable:ident ($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        /// The portable build of the function of the same name without the suffix (for tests
+        /// that check the dispatched copy against it).
+        #[doc(hidden)]
+        #[inline(always)]
+        pub fn $portable($($arg: $ty),*) $body
+
         $(#[$meta])*
         #[inline]
         pub fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            fn portable($($arg: $ty),*) $body
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             {
                 #[target_feature(enable = "avx2")]
-                fn avx2($($arg: $ty),*) { portable($($arg),*) }
+                fn avx2($($arg: $ty),*) { $portable($($arg),*) }
                 if std::is_x86_feature_detected!("avx2") {
                     // SAFETY: the CPU was just checked to support AVX2.
                     return unsafe { avx2($($arg),*) };
                 }
             }
-            portable($($arg),*)
+            $portable($($arg),*)
         }
     };
 }
 
+pub(crate) use dispatched;
+
 dispatched! {
     /// Float encoder layer: `out[j] = leaky(dot(weights[j], x) + bias[j])`, `weights` `[out][in]`.
-    pub fn encode_f32(weights: &[f32], bias: &[f32], x: &[f32], slope: f32, out: &mut [f32]) {
-        for ((o, row), b) in out.iter_mut().zip(weights.chunks_exact(x.len().max(1))).zip(bias) {
-            let z = dot_f32(row, x) + b;
+    pub fn encode_f32 / encode_f32_portable(weights: &[f32], bias: &[f32], x: &[f32], slope: f32, out: &mut [f32]) {
+        for_row_blocks::<f32, f32, 4>(
+            weights,
+            x.len(),
+            out,
+            |_, rows, o| *o = dot_f32_rows(rows, x),
+            |_, row, o| *o = dot_f32_rows([row], x)[0],
+        );
+        for (o, b) in out.iter_mut().zip(bias) {
+            let z = *o + b;
             *o = if z >= 0.0 { z } else { slope * z };
         }
     }
@@ -147,9 +204,16 @@ dispatched! {
 
 dispatched! {
     /// Float decoder layer: `out[i] = sigmoid(dot(weights[i], h) + bias[i])`, `weights` `[out][in]`.
-    pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
-        for ((o, row), b) in out.iter_mut().zip(weights.chunks_exact(h.len().max(1))).zip(bias) {
-            *o = dot_f32(row, h) + b;
+    pub fn decode_f32 / decode_f32_portable(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
+        for_row_blocks::<f32, f32, 4>(
+            weights,
+            h.len(),
+            out,
+            |_, rows, o| *o = dot_f32_rows(rows, h),
+            |_, row, o| *o = dot_f32_rows([row], h)[0],
+        );
+        for (o, b) in out.iter_mut().zip(bias) {
+            *o += b;
         }
         // A separate pass, so the exponentials vectorize across outputs.
         for o in out.iter_mut() {

@@ -47,6 +47,12 @@ mod int8;
 pub mod kernels;
 pub mod pixels;
 
+/// The int8 layer functions, dispatched and portable, for tests that compare the two.
+#[doc(hidden)]
+pub mod int8_kernels {
+    pub use crate::int8::{decode_portable, decode_unchecked, encode_portable, encode_unchecked};
+}
+
 pub use aligned::Aligned;
 pub use error::Error;
 pub use float::FloatModel;

@@ -11,8 +11,9 @@ pub mod requant;
 pub mod sigmoid_lut;
 
 use crate::error::ModelKind;
+use crate::format::QuantLayerRef;
 use crate::format::{Int8Ref, ModelRef};
-use crate::kernels::{dot_i16_i8, dot_u8_i8};
+use crate::kernels::{dispatched, dot_i16_i8_rows, dot_u8_i8_rows, for_row_blocks};
 use crate::Error;
 use requant::Requant;
 
@@ -51,50 +52,82 @@ fn check_len(expected: usize, found: usize) -> Result<(), Error> {
     }
 }
 
-/// Lengths must already match the model; every access is through zips and `get`, so a mismatch
-/// could only shorten the output, never panic.
-#[inline]
-fn encode_unchecked(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
-    let layer = &m.encoder;
-    let zero_point = i32::from(m.latent_zero_point);
-    let rows = layer.weights.chunks_exact(pixels.len().max(1));
-    let requants = layer
-        .multipliers
-        .as_chunks::<2>()
-        .0
-        .iter()
-        .zip(layer.shifts.as_chunks::<2>().0);
-    for (((out, row), bias), (mult, shift)) in
-        code.iter_mut().zip(rows).zip(layer.bias).zip(requants)
-    {
-        let acc = i32::from_le_bytes(*bias).wrapping_add(dot_u8_i8(pixels, row));
-        let branch = usize::from(acc < 0);
-        let rq = Requant {
-            multiplier: i32::from_le_bytes(mult[branch]),
-            shift: shift[branch],
-        };
-        *out = rq.apply(acc).saturating_add(zero_point).clamp(0, 255) as u8;
+/// The encoder's output for one channel: requantize with the branch the accumulator's sign picks.
+#[inline(always)]
+fn encoder_code(layer: &QuantLayerRef<'_>, zero_point: i32, channel: usize, dot: i32) -> u8 {
+    let bias = layer
+        .bias
+        .get(channel)
+        .map_or(0, |b| i32::from_le_bytes(*b));
+    let acc = bias.wrapping_add(dot);
+    let branch = 2 * channel + usize::from(acc < 0);
+    let rq = layer.requant(branch).unwrap_or(Requant {
+        multiplier: 0,
+        shift: 31,
+    });
+    rq.apply(acc).saturating_add(zero_point).clamp(0, 255) as u8
+}
+
+/// The decoder's output pixel for one channel.
+#[inline(always)]
+fn decoder_pixel(layer: &QuantLayerRef<'_>, channel: usize, dot: i32) -> u8 {
+    let bias = layer
+        .bias
+        .get(channel)
+        .map_or(0, |b| i32::from_le_bytes(*b));
+    let rq = layer.requant(channel).unwrap_or(Requant {
+        multiplier: 0,
+        shift: 31,
+    });
+    sigmoid_lut::lookup(
+        rq.apply(bias.wrapping_add(dot))
+            .saturating_add(sigmoid_lut::ZERO),
+    )
+}
+
+// Lengths must already match the model; every access is through zips, `get` and checked slicing,
+// so a mismatch could only shorten the output, never panic.
+dispatched! {
+    /// The int8 encoder over run-time sizes.
+    pub fn encode_unchecked / encode_portable(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
+        let layer = &m.encoder;
+        let zero_point = i32::from(m.latent_zero_point);
+        for_row_blocks::<i8, u8, 4>(
+            layer.weights,
+            pixels.len(),
+            code,
+            |first, rows, out| {
+                let dots = dot_u8_i8_rows(rows, pixels);
+                for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
+                    *o = encoder_code(layer, zero_point, first + k, dot);
+                }
+            },
+            |j, row, o| *o = encoder_code(layer, zero_point, j, dot_u8_i8_rows([row], pixels)[0]),
+        );
     }
 }
 
-#[inline]
-fn decode_unchecked(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u8]) {
-    let zero_point = i16::from(m.latent_zero_point);
-    for (c, &q) in centred.iter_mut().zip(code) {
-        *c = i16::from(q) - zero_point;
-    }
-    let layer = &m.decoder;
-    let rows = layer.weights.chunks_exact(centred.len().max(1));
-    let requants = layer.multipliers.iter().zip(layer.shifts);
-    for (((out, row), bias), (mult, &shift)) in
-        pixels.iter_mut().zip(rows).zip(layer.bias).zip(requants)
-    {
-        let acc = i32::from_le_bytes(*bias).wrapping_add(dot_i16_i8(centred, row));
-        let rq = Requant {
-            multiplier: i32::from_le_bytes(*mult),
-            shift,
-        };
-        *out = sigmoid_lut::lookup(rq.apply(acc).saturating_add(sigmoid_lut::ZERO));
+dispatched! {
+    /// The int8 decoder over run-time sizes; `centred` is scratch of the code's length.
+    pub fn decode_unchecked / decode_portable(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u8]) {
+        let zero_point = i16::from(m.latent_zero_point);
+        for (c, &q) in centred.iter_mut().zip(code) {
+            *c = i16::from(q) - zero_point;
+        }
+        let centred = &*centred;
+        let layer = &m.decoder;
+        for_row_blocks::<i8, u8, 8>(
+            layer.weights,
+            centred.len(),
+            pixels,
+            |first, rows, out| {
+                let dots = dot_i16_i8_rows(rows, centred);
+                for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
+                    *o = decoder_pixel(layer, first + k, dot);
+                }
+            },
+            |i, row, o| *o = decoder_pixel(layer, i, dot_i16_i8_rows([row], centred)[0]),
+        );
     }
 }
 
