@@ -27,7 +27,8 @@ macro_rules! blocked_dot {
             let mut acc = [[$zero; LANES]; R];
             for (k, xv) in x_chunks.iter().enumerate() {
                 for r in 0..R {
-                    let wv = &w_chunks[r][k];
+                    // Every row slice has exactly `n` chunks; `get` keeps the loop panic-free.
+                    let Some(wv) = w_chunks[r].get(k) else { continue };
                     for l in 0..LANES {
                         let ($a, $b) = (xv[l], wv[l]);
                         acc[r][l] += $mul;

@@ -26,6 +26,16 @@ pub fn write_atomic_with(
         .suffix(".partial")
         .tempfile_in(dir)
         .map_err(Error::io(dir))?;
+    // Temporary files are created private (0600); give the result the permissions the file had,
+    // or the usual 0644 for a new file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0o644);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(Error::io(path))?;
+    }
     fill(tmp.as_file_mut()).map_err(Error::io(path))?;
     tmp.as_file().sync_all().map_err(Error::io(path))?;
     tmp.persist(path).map_err(|e| Error::Io {

@@ -1,0 +1,185 @@
+//! tinyae on a microcontroller: the 784-byte MNIST digits embedded below each become a 64-byte
+//! code and back, through the int8 path (and the float path where there is an FPU).
+//!
+//! For every digit it prints the code, the reconstruction's PSNR and the instructions (QEMU) or
+//! cycles (DWT) of encode and decode, and it checks every code and every pixel against what
+//! ae-core computed on the host at build time (`build.rs`). The program exits with success only
+//! if all of them match. The model is read in place from flash.
+#![no_std]
+#![no_main]
+
+#[cfg(not(feature = "panic-check"))]
+mod counter;
+mod report;
+#[cfg(not(feature = "panic-check"))]
+mod stack;
+
+use ae_core::{Aligned, MnistInt8, MNIST_LATENT as LATENT, MNIST_PIXELS as PIXELS};
+use cortex_m_rt::entry;
+use cortex_m_semihosting::debug;
+
+/// The int8 model, exported by `ae export --int8` (see assets/README.md for the command).
+static MODEL_INT8: &Aligned<[u8]> = &Aligned(*include_bytes!("../assets/mnist-int8.tnae"));
+/// The float model it was exported from.
+#[cfg(feature = "fpu")]
+static MODEL_FLOAT: &Aligned<[u8]> = &Aligned(*include_bytes!("../assets/mnist-float.tnae"));
+/// Test digits (784 bytes each), taken from the MNIST test split at build time.
+static DIGITS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/digits.bin"));
+/// Per digit: the host's 64-byte code and 784 reconstructed pixels.
+static EXPECTED_INT8: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/expected-int8.bin"));
+/// Per digit: the host's 64 latent floats (LE bits) and 784 reconstructed pixels.
+#[cfg(feature = "fpu")]
+static EXPECTED_FLOAT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/expected-float.bin"));
+
+/// Multiply-accumulates in one encode plus one decode of the 784/64 model.
+pub const MACS: u32 = 2 * (PIXELS * LATENT) as u32;
+
+#[entry]
+fn main() -> ! {
+    #[cfg(not(feature = "panic-check"))]
+    let ok = run();
+    #[cfg(feature = "panic-check")]
+    let ok = run_silent();
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+/// The inference alone, with no formatting or printing: what the `panic-check` build links, so
+/// that a panic reachable from loading, encoding or decoding fails the build. Exits 0 only if
+/// every output matches the host's.
+#[cfg(feature = "panic-check")]
+fn run_silent() -> bool {
+    let Ok(model) = MnistInt8::from_bytes(&MODEL_INT8.0) else {
+        return false;
+    };
+    let mut ok = true;
+    for (digit, expected) in DIGITS
+        .chunks_exact(PIXELS)
+        .zip(EXPECTED_INT8.chunks_exact(LATENT + PIXELS))
+    {
+        let Ok(image) = <&[u8; PIXELS]>::try_from(digit) else {
+            return false;
+        };
+        let mut code = [0u8; LATENT];
+        let mut pixels = [0u8; PIXELS];
+        model.encode(image, &mut code);
+        model.decode(&code, &mut pixels);
+        ok &= code[..] == expected[..LATENT] && pixels[..] == expected[LATENT..];
+    }
+    ok
+}
+
+/// Everything, returning whether every output matched the host's.
+#[cfg(not(feature = "panic-check"))]
+fn run() -> bool {
+    let Some(mut cp) = cortex_m::Peripherals::take() else {
+        return false;
+    };
+    let mut counter = counter::Counter::new(cp.SYST, &mut cp.DCB, &mut cp.DWT);
+    let Ok(model) = MnistInt8::from_bytes(&MODEL_INT8.0) else {
+        report::line(format_args!("int8 model failed to load"));
+        return false;
+    };
+    let mut ok = true;
+    report::line(format_args!(
+        "tinyae int8: {} digits, model {} bytes in flash",
+        DIGITS.len() / PIXELS,
+        MODEL_INT8.0.len()
+    ));
+    for (n, (digit, expected)) in DIGITS
+        .chunks_exact(PIXELS)
+        .zip(EXPECTED_INT8.chunks_exact(LATENT + PIXELS))
+        .enumerate()
+    {
+        let Ok(image) = <&[u8; PIXELS]>::try_from(digit) else {
+            return false;
+        };
+        let mut code = [0u8; LATENT];
+        let mut pixels = [0u8; PIXELS];
+        let enc = counter.measure(|| model.encode(image, &mut code));
+        let dec = counter.measure(|| model.decode(&code, &mut pixels));
+        let matches = code[..] == expected[..LATENT] && pixels[..] == expected[LATENT..];
+        ok &= matches;
+        report::digit(
+            n,
+            "int8",
+            &code,
+            report::psnr(image, &pixels),
+            enc,
+            dec,
+            matches,
+        );
+    }
+    let stack = stack::measure(|| {
+        let mut code = [0u8; LATENT];
+        let mut pixels = [0u8; PIXELS];
+        if let Ok(image) = <&[u8; PIXELS]>::try_from(&DIGITS[..PIXELS]) {
+            model.encode(image, &mut code);
+            model.decode(&code, &mut pixels);
+        }
+    });
+    report::line(format_args!(
+        "int8 encode+decode stack (incl. its 848-byte image and code buffers): {stack} bytes"
+    ));
+    #[cfg(feature = "fpu")]
+    {
+        ok &= run_float(&mut counter);
+    }
+    report::line(format_args!(
+        "{}",
+        if ok {
+            "all outputs match the host"
+        } else {
+            "MISMATCH with the host"
+        }
+    ));
+    ok
+}
+
+#[cfg(all(feature = "fpu", not(feature = "panic-check")))]
+fn run_float(counter: &mut counter::Counter) -> bool {
+    let Ok(model) = ae_core::Mnist::from_bytes(&MODEL_FLOAT.0) else {
+        report::line(format_args!("float model failed to load"));
+        return false;
+    };
+    let mut ok = true;
+    for (n, (digit, expected)) in DIGITS
+        .chunks_exact(PIXELS)
+        .zip(EXPECTED_FLOAT.chunks_exact(4 * LATENT + PIXELS))
+        .enumerate()
+    {
+        let Ok(image) = <&[u8; PIXELS]>::try_from(digit) else {
+            return false;
+        };
+        let mut scratch = [0.0f32; PIXELS];
+        let mut h = [0.0f32; LATENT];
+        let mut pixels = [0u8; PIXELS];
+        let enc = counter.measure(|| model.encode_pixels(image, &mut scratch, &mut h));
+        let dec = counter.measure(|| model.decode_pixels(&h, &mut scratch, &mut pixels));
+        let code_matches = h
+            .iter()
+            .zip(expected.chunks_exact(4))
+            .all(|(v, b)| v.to_le_bytes() == b);
+        let matches = code_matches && pixels[..] == expected[4 * LATENT..];
+        ok &= matches;
+        let mut code8 = [0u8; LATENT];
+        for (c, v) in code8.iter_mut().zip(h) {
+            *c = v.to_bits() as u8;
+        }
+        report::digit(
+            n,
+            "float",
+            &code8,
+            report::psnr(image, &pixels),
+            enc,
+            dec,
+            matches,
+        );
+    }
+    ok
+}
