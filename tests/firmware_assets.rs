@@ -21,20 +21,46 @@ fn ae(args: &[&str]) {
 
 #[test]
 fn int8_asset_is_what_ae_export_writes() {
-    let Some(data) = common::data_dir("mnist-subset") else { return };
+    let Some(data) = common::data_dir("mnist-subset") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("int8.tnae");
     let float = assets().join("mnist-float.tnae");
-    ae(&["-q", "export", "--model", float.to_str().unwrap(), "--int8", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(assets().join("mnist-int8.tnae")).unwrap());
+    ae(&[
+        "-q",
+        "export",
+        "--model",
+        float.to_str().unwrap(),
+        "--int8",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(assets().join("mnist-int8.tnae")).unwrap()
+    );
 }
 
 #[test]
 fn float_asset_is_what_ae_train_writes() {
-    let Some(data) = common::data_dir("mnist-subset") else { return };
+    let Some(data) = common::data_dir("mnist-subset") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("float.tnae");
-    ae(&["-q", "train", "--data", data.to_str().unwrap(), "--seed", "1", "--out", out.to_str().unwrap()]);
+    ae(&[
+        "-q",
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--seed",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(
         std::fs::read(&out).unwrap(),
         std::fs::read(assets().join("mnist-float.tnae")).unwrap(),

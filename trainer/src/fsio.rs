@@ -31,7 +31,9 @@ pub fn write_atomic_with(
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0o644);
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0o644);
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(Error::io(path))?;

@@ -14,7 +14,7 @@ use crate::error::ModelKind;
 use crate::format::QuantLayerRef;
 use crate::format::{Int8Ref, ModelRef};
 use crate::kernels::{dispatched, dot_i16_i8_rows, dot_u8_i8_rows, for_row_blocks};
-use crate::Error;
+use crate::{Aligned, Error};
 use requant::Requant;
 
 impl Int8Ref<'_> {
@@ -87,22 +87,64 @@ fn decoder_pixel(layer: &QuantLayerRef<'_>, channel: usize, dot: i32) -> u8 {
 
 // Lengths must already match the model; every access is through zips, `get` and checked slicing,
 // so a mismatch could only shorten the output, never panic.
+/// Rows per block: two share each input load in the Cortex-M DSP kernels; four elsewhere.
+#[cfg(ae_core_dsp)]
+const ROWS: usize = 2;
+#[cfg(not(ae_core_dsp))]
+const ROWS: usize = 4;
+
+/// Encoder dot products for a block of rows.
+#[inline(always)]
+fn encoder_dots(rows: [&[i8]; ROWS], pixels: &[u8]) -> [i32; ROWS] {
+    #[cfg(ae_core_dsp)]
+    {
+        let (a, b) = crate::kernels::dsp::dot2_u8_i8(pixels, rows[0], rows[1]);
+        [a, b]
+    }
+    #[cfg(not(ae_core_dsp))]
+    dot_u8_i8_rows(rows, pixels)
+}
+
+/// Decoder dot products for a block of rows; `centred` is in [`prepare_codes`] order.
+#[inline(always)]
+fn decoder_dots(rows: [&[i8]; ROWS], centred: &[i16]) -> [i32; ROWS] {
+    #[cfg(ae_core_dsp)]
+    {
+        let (a, b) = crate::kernels::dsp::dot2_paired_i16_i8(centred, rows[0], rows[1]);
+        [a, b]
+    }
+    #[cfg(not(ae_core_dsp))]
+    dot_i16_i8_rows(rows, centred)
+}
+
+/// Centres the code on its zero point (and, for the DSP kernels, pairs it up).
+#[inline(always)]
+fn prepare_codes(code: &[u8], zero_point: u8, centred: &mut [i16]) {
+    for (c, &q) in centred.iter_mut().zip(code) {
+        *c = i16::from(q) - i16::from(zero_point);
+    }
+    #[cfg(ae_core_dsp)]
+    crate::kernels::dsp::pair_codes_for_smlad(centred);
+}
+
+// Lengths must already match the model; every access is through zips, `get` and checked slicing,
+// so a mismatch could only shorten the output, never panic.
 dispatched! {
     /// The int8 encoder over run-time sizes.
     pub fn encode_unchecked / encode_portable(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
         let layer = &m.encoder;
         let zero_point = i32::from(m.latent_zero_point);
-        for_row_blocks::<i8, u8, 4>(
+        for_row_blocks::<i8, u8, ROWS>(
             layer.weights,
             pixels.len(),
             code,
             |first, rows, out| {
-                let dots = dot_u8_i8_rows(rows, pixels);
+                let dots = encoder_dots(rows, pixels);
                 for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
                     *o = encoder_code(layer, zero_point, first + k, dot);
                 }
             },
-            |j, row, o| *o = encoder_code(layer, zero_point, j, dot_u8_i8_rows([row], pixels)[0]),
+            |j, row, o| *o = encoder_code(layer, zero_point, j, encoder_dots([row; ROWS], pixels)[0]),
         );
     }
 }
@@ -110,23 +152,20 @@ dispatched! {
 dispatched! {
     /// The int8 decoder over run-time sizes; `centred` is scratch of the code's length.
     pub fn decode_unchecked / decode_portable(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u8]) {
-        let zero_point = i16::from(m.latent_zero_point);
-        for (c, &q) in centred.iter_mut().zip(code) {
-            *c = i16::from(q) - zero_point;
-        }
+        prepare_codes(code, m.latent_zero_point, centred);
         let centred = &*centred;
         let layer = &m.decoder;
-        for_row_blocks::<i8, u8, 8>(
+        for_row_blocks::<i8, u8, ROWS>(
             layer.weights,
             centred.len(),
             pixels,
             |first, rows, out| {
-                let dots = dot_i16_i8_rows(rows, centred);
+                let dots = decoder_dots(rows, centred);
                 for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
                     *o = decoder_pixel(layer, first + k, dot);
                 }
             },
-            |i, row, o| *o = decoder_pixel(layer, i, dot_i16_i8_rows([row], centred)[0]),
+            |i, row, o| *o = decoder_pixel(layer, i, decoder_dots([row; ROWS], centred)[0]),
         );
     }
 }
@@ -170,7 +209,8 @@ impl<'a, const IN: usize, const LATENT: usize> Int8Model<'a, IN, LATENT> {
 
     /// Reconstructs an image from its code.
     pub fn decode(&self, code: &[u8; LATENT], pixels: &mut [u8; IN]) {
-        let mut centred = [0i16; LATENT];
-        decode_unchecked(&self.model, code, &mut centred, pixels);
+        // Word-aligned, so the Cortex-M DSP kernel can read the codes two at a time.
+        let mut centred = Aligned([0i16; LATENT]);
+        decode_unchecked(&self.model, code, &mut centred.0, pixels);
     }
 }

@@ -89,8 +89,14 @@ impl Requant {
         // The clamp keeps a hand-built value with an out-of-range shift from overflowing.
         let shift = u32::from(self.shift.clamp(1, 62));
         let product = i64::from(acc) * i64::from(self.multiplier);
-        let rounded = (product + (1i64 << (shift - 1))) >> shift;
-        rounded.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+        let sum = product + (1i64 << (shift - 1));
+        if shift >= 32 {
+            // Same value, cheaper on 32-bit cores: floor(x / 2^s) = floor(floor(x / 2^32) / 2^(s-32)),
+            // and |product| < 2^62 keeps the high word (and so the result) inside i32.
+            ((sum >> 32) as i32) >> (shift - 32)
+        } else {
+            (sum >> shift).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+        }
     }
 }
 

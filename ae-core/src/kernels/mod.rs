@@ -9,6 +9,9 @@
 //! AVX2 when the CPU has it (no FMA: fused multiply-add would round differently). Without `std`
 //! (on a microcontroller) the portable code is all there is.
 
+#[cfg(ae_core_dsp)]
+pub mod dsp;
+
 /// Independent accumulators per dot product.
 pub const LANES: usize = 16;
 
@@ -53,14 +56,46 @@ blocked_dot!(
     /// `R` dot products of `f32` rows with `x`.
     dot_f32_rows, f32, f32, f32, 0.0f32, |a, b| a * b, reduce_f32
 );
+#[cfg(not(target_arch = "arm"))]
 blocked_dot!(
     /// `R` dot products of int8 rows with unsigned pixels; exact while `len * 255 * 128 < 2^31`
     /// (up to 65,793 inputs).
     dot_u8_i8_rows, u8, i8, i32, 0i32, |a, b| i32::from(a) * i32::from(b), reduce_i32
 );
+#[cfg(not(target_arch = "arm"))]
 blocked_dot!(
     /// `R` dot products of int8 rows with centred 9-bit codes.
     dot_i16_i8_rows, i16, i8, i32, 0i32, |a, b| i32::from(a) * i32::from(b), reduce_i32
+);
+
+// On Cortex-M, sixteen accumulators per row would not fit the register file (eight low registers
+// on the M0) and would spill to the stack. Integer sums are exact, so the order is free: one
+// accumulator per row, which LLVM turns into load-load-multiply-accumulate loops.
+#[cfg(target_arch = "arm")]
+macro_rules! simple_dot {
+    ($(#[$meta:meta])* $name:ident, $x:ty) => {
+        $(#[$meta])*
+        #[inline(always)]
+        pub fn $name<const R: usize>(rows: [&[i8]; R], x: &[$x]) -> [i32; R] {
+            core::array::from_fn(|r| {
+                let mut acc = 0i32;
+                for (&a, &b) in x.iter().zip(rows[r]) {
+                    acc = acc.wrapping_add(i32::from(a) * i32::from(b));
+                }
+                acc
+            })
+        }
+    };
+}
+#[cfg(target_arch = "arm")]
+simple_dot!(
+    /// `R` dot products of int8 rows with unsigned pixels (Cortex-M build).
+    dot_u8_i8_rows, u8
+);
+#[cfg(target_arch = "arm")]
+simple_dot!(
+    /// `R` dot products of int8 rows with centred 9-bit codes (Cortex-M build).
+    dot_i16_i8_rows, i16
 );
 
 /// Sum of `a[k] * b[k]` over the shorter slice, lane-parallel.
@@ -83,6 +118,7 @@ fn reduce_f32(mut acc: [f32; LANES]) -> f32 {
     acc[0]
 }
 
+#[cfg_attr(target_arch = "arm", allow(dead_code))]
 #[inline(always)]
 fn reduce_i32(acc: [i32; LANES]) -> i32 {
     acc.iter().fold(0i32, |s, &v| s.wrapping_add(v))
