@@ -13,7 +13,9 @@ pub mod sigmoid_lut;
 use crate::error::ModelKind;
 use crate::format::QuantLayerRef;
 use crate::format::{Int8Ref, ModelRef};
-use crate::kernels::{dispatched, dot_i16_i8_rows, dot_u8_i8_rows, for_row_blocks};
+use crate::kernels::{dispatched, for_row_blocks};
+#[cfg(not(ae_core_dsp))]
+use crate::kernels::{dot_i16_i8_rows, dot_u8_i8_rows};
 use crate::{Aligned, Error};
 use requant::Requant;
 
