@@ -7,6 +7,7 @@
 //! The [`cli`] module maps each `ae` subcommand onto these.
 
 pub mod cli;
+pub mod codec;
 pub mod data;
 pub mod error;
 pub mod eval;
@@ -14,6 +15,7 @@ pub mod fsio;
 pub mod model;
 pub mod optim;
 pub mod quantize;
+pub mod report;
 pub mod simd;
 pub mod summary;
 pub mod train;

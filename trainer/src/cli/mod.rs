@@ -1,5 +1,6 @@
 //! The `ae` command line: argument definitions (clap) and one module per subcommand.
 
+mod codec;
 mod eval;
 mod export;
 mod pipeline;
@@ -40,6 +41,12 @@ pub enum Command {
     Export(ExportArgs),
     /// The whole job: train on MNIST (downloading it if needed), export int8, evaluate both.
     Pipeline(PipelineArgs),
+    /// Compress images (PNG, PGM or IDX) to 8-bit latent codes with an int8 model.
+    Compress(CompressArgs),
+    /// Reconstruct images from a code file (PNG/PGM for one image, IDX for a batch).
+    Decompress(DecompressArgs),
+    /// Write the notebook's figures and numbers for a model: PNGs and report.md.
+    Report(ReportArgs),
 }
 
 /// Where the images come from.
@@ -171,6 +178,72 @@ pub struct PipelineArgs {
     pub force: bool,
 }
 
+/// `ae compress`.
+#[derive(Debug, Args)]
+pub struct CompressArgs {
+    /// The int8 model.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Images: PNG/PGM files of the model's size, or IDX image files.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// The code file to write.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Convert colour images to grey and resize them to the model's size.
+    #[arg(long)]
+    pub resize: bool,
+    /// Print bytes in and out and the reconstruction's PSNR.
+    #[arg(long)]
+    pub stats: bool,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `ae decompress`.
+#[derive(Debug, Args)]
+pub struct DecompressArgs {
+    /// The int8 model the codes were made with.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// The code file.
+    #[arg(value_name = "CODES")]
+    pub codes: PathBuf,
+    /// Output: `.png`/`.pgm` for a single image, anything else is written as IDX.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `ae report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Model file (float or int8).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Training history (default: `<model>.history.json`, when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Images per figure.
+    #[arg(long, default_value_t = 4)]
+    pub n: usize,
+    /// Seed for picking images and drawing noise.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Standard deviation of the Gaussian noise for the denoising figure.
+    #[arg(long, default_value_t = 0.3)]
+    pub noise: f32,
+}
+
 /// Runs a parsed command line. `interrupt` is set by the Ctrl-C handler.
 pub fn run(cli: Cli, interrupt: Arc<AtomicBool>) -> Result<()> {
     match cli.command {
@@ -179,5 +252,8 @@ pub fn run(cli: Cli, interrupt: Arc<AtomicBool>) -> Result<()> {
         Command::Eval(a) => eval::run(&a, cli.quiet),
         Command::Export(a) => export::run(&a, cli.quiet),
         Command::Pipeline(a) => pipeline::run(&a, cli.quiet, interrupt),
+        Command::Compress(a) => codec::compress(&a),
+        Command::Decompress(a) => codec::decompress(&a),
+        Command::Report(a) => crate::report::run(&a, cli.quiet),
     }
 }

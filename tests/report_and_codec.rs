@@ -1,0 +1,381 @@
+//! `ae report` figures and the `ae compress` / `ae decompress` codec, end to end on a small model
+//! trained on synthetic images.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use clap::Parser;
+use trainer::cli::{self, Cli};
+use trainer::data::{idx, ImageSet, Splits};
+use trainer::model::ModelBytes;
+use trainer::report::figures::{Grid, HISTORY_SIZE, SCALE};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    splits: Splits,
+}
+
+impl Fixture {
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_string()
+    }
+}
+
+/// Trains a 10x10 -> 6 model on synthetic data and exports it to int8, through the CLI.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(
+        data.join("train-images-idx3-ubyte"),
+        idx::encode(&common::synthetic(200, 10, 1)),
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("t10k-images-idx3-ubyte"),
+        idx::encode(&common::synthetic(40, 10, 2)),
+    )
+    .unwrap();
+    let f = Fixture {
+        splits: Splits::load(&data, 0.1).unwrap(),
+        dir,
+    };
+    let d = f.path("data");
+    ae(&[
+        "-q",
+        "train",
+        "--data",
+        &d,
+        "--val",
+        "0.1",
+        "--out",
+        &f.path("m.tnae"),
+        "--epochs",
+        "6",
+        "--latent",
+        "6",
+        "--batch",
+        "16",
+        "--lr",
+        "0.01",
+    ]);
+    ae(&[
+        "-q",
+        "export",
+        "--model",
+        &f.path("m.tnae"),
+        "--int8",
+        "--data",
+        &d,
+        "--val",
+        "0.1",
+        "--out",
+        &f.path("q.tnae"),
+    ]);
+    f
+}
+
+fn ae(args: &[&str]) {
+    let cli = Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied())).unwrap();
+    cli::run(cli, Arc::new(AtomicBool::new(false))).unwrap();
+}
+
+fn ae_err(args: &[&str]) -> String {
+    let cli = Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied())).unwrap();
+    cli::run(cli, Arc::new(AtomicBool::new(false)))
+        .unwrap_err()
+        .to_string()
+}
+
+fn png(path: &Path) -> image::RgbImage {
+    image::open(path).unwrap().to_rgb8()
+}
+
+/// The image pixels inside tile (`row`, `col`) of a figure, sampled at each square's centre.
+fn tile(img: &image::RgbImage, grid: Grid, row: usize, col: usize) -> Vec<u8> {
+    let (x0, y0) = grid.tile_origin(row, col);
+    let mut out = Vec::new();
+    for r in 0..grid.h {
+        for c in 0..grid.w {
+            let p = img.get_pixel(
+                (x0 + c * SCALE + SCALE / 2) as u32,
+                (y0 + r * SCALE + SCALE / 2) as u32,
+            );
+            assert!(p[0] == p[1] && p[1] == p[2], "tile pixels are grey");
+            out.push(p[0]);
+        }
+    }
+    out
+}
+
+#[test]
+fn report_figures_show_the_source_images() {
+    let f = fixture();
+    let out = f.dir.path().join("report");
+    let bytes = ModelBytes::load(&f.dir.path().join("m.tnae")).unwrap();
+    let history =
+        trainer::train::history::History::load(&f.dir.path().join("m.history.json")).unwrap();
+    let opts = trainer::report::ReportOptions {
+        n: 3,
+        seed: 4,
+        noise: 0.3,
+    };
+    let s = trainer::report::write_report(
+        &bytes,
+        &f.dir.path().join("m.tnae"),
+        Some(&history),
+        &f.splits,
+        &out,
+        &opts,
+    )
+    .unwrap();
+
+    let grid2 = Grid {
+        rows: 2,
+        cols: 3,
+        h: 10,
+        w: 10,
+    };
+    let grid3 = Grid {
+        rows: 3,
+        cols: 3,
+        h: 10,
+        w: 10,
+    };
+    for (name, set, indices, grid) in [
+        ("train.png", &f.splits.train, &s.train_indices, grid2),
+        ("test.png", &f.splits.test, &s.test_indices, grid2),
+        ("denoise.png", &f.splits.test, &s.test_indices, grid3),
+    ] {
+        let img = png(&out.join(name));
+        let (w, h) = grid.size();
+        assert_eq!(
+            (img.width() as usize, img.height() as usize),
+            (w, h),
+            "{name}"
+        );
+        for (col, &i) in indices.iter().enumerate() {
+            assert_eq!(
+                tile(&img, grid, 0, col),
+                set.image(i),
+                "{name}: original tile {col} is image {i}"
+            );
+        }
+    }
+    let hist = png(&out.join("history.png"));
+    assert_eq!(
+        (hist.width() as usize, hist.height() as usize),
+        HISTORY_SIZE
+    );
+    // Noise of 0.3 on images in [0, 1] lands around 10-14 dB; both figures are real numbers.
+    assert!(
+        (9.0..16.0).contains(&s.noisy_psnr_db) && s.denoised_psnr_db.is_finite(),
+        "{s:?}"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("100 bytes -> 6 bytes of 8-bit code (16.67:1)"),
+        "{md}"
+    );
+    assert!(md.contains("![denoise](denoise.png)"));
+}
+
+#[test]
+fn compress_decompress_round_trip_matches_eval() {
+    let f = fixture();
+    let test_idx = f.path("test.idx");
+    std::fs::write(&test_idx, idx::encode(&f.splits.test)).unwrap();
+    ae(&[
+        "compress",
+        "--model",
+        &f.path("q.tnae"),
+        &test_idx,
+        "-o",
+        &f.path("test.tnac"),
+        "--stats",
+    ]);
+    let code_len = std::fs::metadata(f.path("test.tnac")).unwrap().len();
+    assert!(
+        code_len < 40 * 6 + 80,
+        "{code_len} bytes for 40 codes of 6 bytes"
+    );
+    ae(&[
+        "decompress",
+        "--model",
+        &f.path("q.tnae"),
+        &f.path("test.tnac"),
+        "-o",
+        &f.path("back.idx"),
+    ]);
+    let back = idx::read_images(Path::new(&f.path("back.idx"))).unwrap();
+    assert_eq!((back.count, back.rows, back.cols), (40, 10, 10));
+
+    // The round trip's PSNR is exactly what `ae eval` reports for the int8 model.
+    let se: f64 = back
+        .pixels
+        .iter()
+        .zip(&f.splits.test.pixels)
+        .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+        .sum();
+    let round_trip = trainer::eval::psnr(se / (255.0 * 255.0 * back.pixels.len() as f64));
+    let q = ModelBytes::load(Path::new(&f.path("q.tnae"))).unwrap();
+    let evaluated =
+        trainer::eval::evaluate(&q.parse(Path::new("q")).unwrap(), &f.splits.test).unwrap();
+    // Equal up to the f32 rounding of pixel / 255 inside `eval`.
+    assert!(
+        (round_trip - evaluated.psnr_db).abs() < 1e-6,
+        "{round_trip} vs {}",
+        evaluated.psnr_db
+    );
+
+    // One picture in, one picture out.
+    let one = ImageSet {
+        pixels: f.splits.test.image(3).to_vec(),
+        count: 1,
+        rows: 10,
+        cols: 10,
+    };
+    image::GrayImage::from_raw(10, 10, one.pixels.clone())
+        .unwrap()
+        .save(f.path("one.png"))
+        .unwrap();
+    ae(&[
+        "compress",
+        "--model",
+        &f.path("q.tnae"),
+        &f.path("one.png"),
+        "-o",
+        &f.path("one.tnac"),
+    ]);
+    ae(&[
+        "decompress",
+        "--model",
+        &f.path("q.tnae"),
+        &f.path("one.tnac"),
+        "-o",
+        &f.path("one-back.png"),
+    ]);
+    let one_back = image::open(f.path("one-back.png"))
+        .unwrap()
+        .to_luma8()
+        .into_raw();
+    assert_eq!(
+        one_back,
+        back.image(3),
+        "single image and batch decode alike"
+    );
+}
+
+#[test]
+fn codec_refuses_bad_input_with_reasons() {
+    let f = fixture();
+    let q = f.path("q.tnae");
+    // Colour or wrong-size pictures, unless --resize.
+    image::RgbImage::from_pixel(10, 10, image::Rgb([200, 10, 10]))
+        .save(f.path("red.png"))
+        .unwrap();
+    assert!(ae_err(&[
+        "compress",
+        "--model",
+        &q,
+        &f.path("red.png"),
+        "-o",
+        &f.path("x.tnac")
+    ])
+    .contains("--resize"));
+    image::GrayImage::from_pixel(20, 14, image::Luma([9]))
+        .save(f.path("big.png"))
+        .unwrap();
+    assert!(ae_err(&[
+        "compress",
+        "--model",
+        &q,
+        &f.path("big.png"),
+        "-o",
+        &f.path("x.tnac")
+    ])
+    .contains("20x14"));
+    ae(&[
+        "compress",
+        "--model",
+        &q,
+        &f.path("red.png"),
+        &f.path("big.png"),
+        "--resize",
+        "-o",
+        &f.path("x.tnac"),
+    ]);
+    // A float model cannot make 8-bit codes.
+    assert!(ae_err(&[
+        "compress",
+        "--model",
+        &f.path("m.tnae"),
+        &f.path("red.png"),
+        "-o",
+        &f.path("y.tnac")
+    ])
+    .contains("export --int8"));
+    // Truncated and foreign code files; codes from another model.
+    let codes = std::fs::read(f.path("x.tnac")).unwrap();
+    std::fs::write(f.path("cut.tnac"), &codes[..codes.len() - 3]).unwrap();
+    let e = ae_err(&[
+        "decompress",
+        "--model",
+        &q,
+        &f.path("cut.tnac"),
+        "-o",
+        &f.path("o.idx"),
+    ]);
+    assert!(e.contains("corrupted") || e.contains("truncated"), "{e}");
+    let e = ae_err(&["decompress", "--model", &q, &q, "-o", &f.path("o.idx")]);
+    assert!(e.contains("not a tinyae code file"), "{e}");
+    let d = f.path("data");
+    ae(&[
+        "-q",
+        "train",
+        "--data",
+        &d,
+        "--out",
+        &f.path("m2.tnae"),
+        "--epochs",
+        "1",
+        "--latent",
+        "6",
+        "--seed",
+        "2",
+    ]);
+    ae(&[
+        "-q",
+        "export",
+        "--model",
+        &f.path("m2.tnae"),
+        "--int8",
+        "--data",
+        &d,
+        "--out",
+        &f.path("q2.tnae"),
+    ]);
+    let e = ae_err(&[
+        "decompress",
+        "--model",
+        &f.path("q2.tnae"),
+        &f.path("x.tnac"),
+        "-o",
+        &f.path("o.idx"),
+    ]);
+    assert!(e.contains("different model"), "{e}");
+    // Two images do not fit one PNG; nothing is written.
+    let e = ae_err(&[
+        "decompress",
+        "--model",
+        &q,
+        &f.path("x.tnac"),
+        "-o",
+        &f.path("o.png"),
+    ]);
+    assert!(e.contains("IDX output"), "{e}");
+    assert!(!Path::new(&f.path("o.png")).exists() && !Path::new(&f.path("o.idx")).exists());
+}
