@@ -14,6 +14,7 @@ pub mod eval;
 pub mod fsio;
 pub mod model;
 pub mod optim;
+pub mod pca;
 pub mod quantize;
 pub mod report;
 pub mod simd;

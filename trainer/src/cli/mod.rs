@@ -47,6 +47,8 @@ pub enum Command {
     Decompress(DecompressArgs),
     /// Write the notebook's figures and numbers for a model: PNGs and report.md.
     Report(ReportArgs),
+    /// The PCA baseline: PSNR of the top principal components with 8-bit coefficients.
+    Pca(PcaArgs),
 }
 
 /// Where the images come from.
@@ -244,6 +246,17 @@ pub struct ReportArgs {
     pub noise: f32,
 }
 
+/// `ae pca`.
+#[derive(Debug, Args)]
+pub struct PcaArgs {
+    /// Data source (fits on training images, measures on test images).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Components to keep (bytes per image at 8 bits each).
+    #[arg(long, default_value_t = 64)]
+    pub components: usize,
+}
+
 /// Runs a parsed command line. `interrupt` is set by the Ctrl-C handler.
 pub fn run(cli: Cli, interrupt: Arc<AtomicBool>) -> Result<()> {
     match cli.command {
@@ -255,5 +268,15 @@ pub fn run(cli: Cli, interrupt: Arc<AtomicBool>) -> Result<()> {
         Command::Compress(a) => codec::compress(&a),
         Command::Decompress(a) => codec::decompress(&a),
         Command::Report(a) => crate::report::run(&a, cli.quiet),
+        Command::Pca(a) => {
+            let dir = crate::data::resolve_dir(a.data.data.as_deref(), cli.quiet)?;
+            let splits = crate::data::Splits::load(&dir, a.data.val)?;
+            let r = crate::pca::Pca::fit(&splits.train, a.components)?.evaluate(&splits.test);
+            println!(
+                "PCA, {} components: test PSNR {:.2} dB (float coefficients), {:.2} dB at {} bytes per image (8-bit)",
+                r.components, r.psnr_db, r.psnr_8bit_db, r.components
+            );
+            Ok(())
+        }
     }
 }
