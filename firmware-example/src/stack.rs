@@ -3,7 +3,7 @@
 /// Pattern written into unused stack.
 const PAINT: u32 = 0xDEAD_BEEF;
 /// Words left unpainted below the current stack pointer (this function's own frame and margin).
-const MARGIN_WORDS: usize = 64;
+const MARGIN_WORDS: usize = 16;
 
 extern "C" {
     /// End of `.bss` / start of the free RAM below the stack (cortex-m-rt's `link.x`).

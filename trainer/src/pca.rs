@@ -32,7 +32,11 @@ pub struct PcaResult {
 }
 
 fn as_matrix(set: &ImageSet) -> DMatrix<f64> {
-    DMatrix::from_iterator(set.image_len(), set.count, set.pixels.iter().map(|&p| f64::from(p) / 255.0))
+    DMatrix::from_iterator(
+        set.image_len(),
+        set.count,
+        set.pixels.iter().map(|&p| f64::from(p) / 255.0),
+    )
 }
 
 impl Pca {
@@ -40,7 +44,9 @@ impl Pca {
     pub fn fit(train: &ImageSet, k: usize) -> Result<Self> {
         let n = train.image_len();
         if k == 0 || k > n || train.count < 2 {
-            return Err(Error::InvalidOption(format!("PCA needs 1 <= components <= {n} and at least 2 images")));
+            return Err(Error::InvalidOption(format!(
+                "PCA needs 1 <= components <= {n} and at least 2 images"
+            )));
         }
         let mut x = as_matrix(train);
         let mean = x.column_mean();
@@ -51,10 +57,19 @@ impl Pca {
         let eig = SymmetricEigen::new(cov);
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-        let components = DMatrix::from_columns(&order[..k].iter().map(|&i| eig.eigenvectors.column(i)).collect::<Vec<_>>());
+        let components = DMatrix::from_columns(
+            &order[..k]
+                .iter()
+                .map(|&i| eig.eigenvectors.column(i))
+                .collect::<Vec<_>>(),
+        );
         let coeffs = components.transpose() * &x;
         let ranges = coeffs.row_iter().map(|r| (r.min(), r.max())).collect();
-        Ok(Pca { mean, components, ranges })
+        Ok(Pca {
+            mean,
+            components,
+            ranges,
+        })
     }
 
     /// PSNR on `set` with float and with 8-bit coefficients.
@@ -77,9 +92,14 @@ impl Pca {
             for mut col in rec.column_iter_mut() {
                 col += &self.mean;
             }
-            rec.zip_map(&original, |r, o| (r.clamp(0.0, 1.0) - o).powi(2)).mean()
+            rec.zip_map(&original, |r, o| (r.clamp(0.0, 1.0) - o).powi(2))
+                .mean()
         };
-        PcaResult { components: self.components.ncols(), psnr_db: psnr(mse(&coeffs)), psnr_8bit_db: psnr(mse(&quantized)) }
+        PcaResult {
+            components: self.components.ncols(),
+            psnr_db: psnr(mse(&coeffs)),
+            psnr_8bit_db: psnr(mse(&quantized)),
+        }
     }
 }
 
@@ -95,10 +115,18 @@ mod tests {
         let pixels: Vec<u8> = (0..50)
             .flat_map(|k| {
                 let (s, t) = ((k % 7) as f64 / 7.0, (k % 5) as f64 / 5.0);
-                a.iter().zip(&b).map(move |(x, y)| ((0.5 * s * x + 0.5 * t * y) * 255.0).round() as u8).collect::<Vec<_>>()
+                a.iter()
+                    .zip(&b)
+                    .map(move |(x, y)| ((0.5 * s * x + 0.5 * t * y) * 255.0).round() as u8)
+                    .collect::<Vec<_>>()
             })
             .collect();
-        let set = ImageSet { pixels, count: 50, rows: 4, cols: 4 };
+        let set = ImageSet {
+            pixels,
+            count: 50,
+            rows: 4,
+            cols: 4,
+        };
         let r2 = Pca::fit(&set, 2).unwrap().evaluate(&set);
         let r1 = Pca::fit(&set, 1).unwrap().evaluate(&set);
         assert!(r2.psnr_db > 45.0, "{r2:?}");

@@ -231,3 +231,47 @@ fn invalid_options_are_rejected() {
     );
     assert!(!m.exists());
 }
+
+#[test]
+fn pipeline_trains_exports_and_evaluates() {
+    let d = tiny_data();
+    let out = d.path().join("run");
+    let o = ae(&[
+        "-q",
+        "pipeline",
+        "--data",
+        d.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--latent",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "model.tnae",
+        "model-int8.tnae",
+        "model.history.json",
+        "metrics.json",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("int8 export changes test PSNR by"),
+        "{stdout}"
+    );
+    // Running it again does not overwrite the models without --force.
+    let again = ae(&[
+        "-q",
+        "pipeline",
+        "--data",
+        d.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "2",
+    ]);
+    fails_with(&again, "--force");
+}
