@@ -142,19 +142,63 @@ dispatched! {
     pub fn encode_unchecked / encode_portable(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
         let layer = &m.encoder;
         let zero_point = i32::from(m.latent_zero_point);
+        #[cfg(ae_core_dsp)]
+        let (layer_rest, code, first) = encode_pairs_dsp(layer, zero_point, pixels, code);
+        #[cfg(not(ae_core_dsp))]
+        let (layer_rest, first) = (layer.weights, 0);
         for_row_blocks::<i8, u8, ROWS>(
-            layer.weights,
+            layer_rest,
             pixels.len(),
             code,
-            |first, rows, out| {
+            |start, rows, out| {
                 let dots = encoder_dots(rows, pixels);
                 for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
-                    *o = encoder_code(layer, zero_point, first + k, dot);
+                    *o = encoder_code(layer, zero_point, first + start + k, dot);
                 }
             },
-            |j, row, o| *o = encoder_code(layer, zero_point, j, encoder_dots([row; ROWS], pixels)[0]),
+            |j, row, o| *o = encoder_code(layer, zero_point, first + j, encoder_dots([row; ROWS], pixels)[0]),
         );
     }
+}
+
+/// The DSP encoder's main loop, two code bytes at a time (see [`decode_pairs_dsp`]).
+#[cfg(ae_core_dsp)]
+#[inline(always)]
+fn encode_pairs_dsp<'w, 'c>(
+    layer: &QuantLayerRef<'w>,
+    zero_point: i32,
+    pixels: &[u8],
+    code: &'c mut [u8],
+) -> (&'w [i8], &'c mut [u8], usize) {
+    let input = pixels.len().max(1);
+    let pairs = layer
+        .weights
+        .chunks_exact(2 * input)
+        .zip(layer.bias.as_chunks::<2>().0)
+        .zip(layer.multipliers.as_chunks::<4>().0)
+        .zip(layer.shifts.as_chunks::<4>().0);
+    let (out_pairs, _) = code.as_chunks_mut::<2>();
+    let mut done = 0;
+    for (out, (((w, b), mult), shift)) in out_pairs.iter_mut().zip(pairs) {
+        let (w0, w1) = w.split_at(input);
+        let (d0, d1) = crate::kernels::dsp::dot2_u8_i8(pixels, w0, w1);
+        for (k, d) in [d0, d1].into_iter().enumerate() {
+            let acc = i32::from_le_bytes(b[k]).wrapping_add(d);
+            let branch = 2 * k + usize::from(acc < 0);
+            let rq = Requant {
+                multiplier: i32::from_le_bytes(mult[branch]),
+                shift: shift[branch],
+            };
+            out[k] = rq.apply(acc).saturating_add(zero_point).clamp(0, 255) as u8;
+        }
+        done += 2;
+    }
+    let rest_weights = layer.weights.get(done * input..).unwrap_or(&[]);
+    let rest_code = match code.get_mut(done..) {
+        Some(c) => c,
+        None => &mut [],
+    };
+    (rest_weights, rest_code, done)
 }
 
 dispatched! {
@@ -163,19 +207,63 @@ dispatched! {
         prepare_codes(code, m.latent_zero_point, centred);
         let centred = &*centred;
         let layer = &m.decoder;
+        #[cfg(ae_core_dsp)]
+        let (layer_rest, pixels, first) = decode_pairs_dsp(layer, centred, pixels);
+        #[cfg(not(ae_core_dsp))]
+        let (layer_rest, first) = (layer.weights, 0);
         for_row_blocks::<i8, u8, DECODE_ROWS>(
-            layer.weights,
+            layer_rest,
             centred.len(),
             pixels,
-            |first, rows, out| {
+            |start, rows, out| {
                 let dots = decoder_dots(rows, centred);
                 for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
-                    *o = decoder_pixel(layer, first + k, dot);
+                    *o = decoder_pixel(layer, first + start + k, dot);
                 }
             },
-            |i, row, o| *o = decoder_pixel(layer, i, decoder_dots([row; DECODE_ROWS], centred)[0]),
+            |i, row, o| *o = decoder_pixel(layer, first + i, decoder_dots([row; DECODE_ROWS], centred)[0]),
         );
     }
+}
+
+/// The DSP decoder's main loop: output pixels two at a time, walking weights, biases and
+/// requantizations in step (no per-pixel index arithmetic or bounds checks). Returns the weights
+/// and pixels it did not reach (an odd last row) and the index of the first of them.
+#[cfg(ae_core_dsp)]
+#[inline(always)]
+fn decode_pairs_dsp<'w, 'p>(
+    layer: &QuantLayerRef<'w>,
+    centred: &[i16],
+    pixels: &'p mut [u8],
+) -> (&'w [i8], &'p mut [u8], usize) {
+    let latent = centred.len().max(1);
+    let pairs = layer
+        .weights
+        .chunks_exact(2 * latent)
+        .zip(layer.bias.as_chunks::<2>().0)
+        .zip(layer.multipliers.as_chunks::<2>().0)
+        .zip(layer.shifts.as_chunks::<2>().0);
+    let (out_pairs, _) = pixels.as_chunks_mut::<2>();
+    let mut done = 0;
+    for (out, (((w, b), mult), shift)) in out_pairs.iter_mut().zip(pairs) {
+        let (w0, w1) = w.split_at(latent);
+        let (d0, d1) = crate::kernels::dsp::dot2_paired_i16_i8(centred, w0, w1);
+        for (k, d) in [d0, d1].into_iter().enumerate() {
+            let acc = i32::from_le_bytes(b[k]).wrapping_add(d);
+            let rq = Requant {
+                multiplier: i32::from_le_bytes(mult[k]),
+                shift: shift[k],
+            };
+            out[k] = sigmoid_lut::lookup(rq.apply(acc).saturating_add(sigmoid_lut::ZERO));
+        }
+        done += 2;
+    }
+    let rest_weights = layer.weights.get(done * latent..).unwrap_or(&[]);
+    let rest_pixels = match pixels.get_mut(done..) {
+        Some(p) => p,
+        None => &mut [],
+    };
+    (rest_weights, rest_pixels, done)
 }
 
 /// An int8 model with compile-time dimensions: `[u8; IN]` pixels to a `[u8; LATENT]` code and back.
