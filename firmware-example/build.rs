@@ -50,6 +50,9 @@ fn board_memory(manifest: &Path, out: &Path) {
     };
     std::fs::copy(manifest.join("boards").join(file), out.join("memory.x")).unwrap();
     println!("cargo:rustc-link-search={}", out.display());
+    if std::env::var_os("CARGO_FEATURE_DEFMT").is_some() {
+        println!("cargo:rustc-link-arg=-Tdefmt.x");
+    }
 }
 
 fn test_images_file(manifest: &Path) -> PathBuf {

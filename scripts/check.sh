@@ -28,8 +28,18 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
   scripts/thumb.sh "$target" build -p ae-core --release
 done
 
-if [ -x firmware-example/run-qemu.sh ]; then
-  step "firmware under QEMU"
-  firmware-example/run-qemu.sh all
-fi
+step "firmware: clippy for every profile"
+(
+  cd firmware-example
+  cargo fmt -- --check
+  for features in board-qemu-mps2 board-qemu-mps2,panic-check board-nrf52840; do
+    ../scripts/thumb.sh thumbv7em-none-eabihf clippy --release --features "$features" -- -D warnings
+  done
+  for features in board-qemu-microbit board-qemu-microbit,panic-check; do
+    ../scripts/thumb.sh thumbv6m-none-eabi clippy --release --features "$features" -- -D warnings
+  done
+)
+
+step "firmware under QEMU"
+firmware-example/run-qemu.sh all
 step "all checks passed"

@@ -1,21 +1,36 @@
-//! Output over semihosting (the host's console under QEMU or a debug probe), and the panic
-//! handlers: one that reports, and one (`panic-check`) that makes any reachable panic a link error.
+//! Output — over semihosting (QEMU prints it on the host console), or over defmt/RTT on real boards
+//! (`defmt` feature; probe-rs decodes it) — and the panic handlers: one that reports, and one
+//! (`panic-check`) that makes any reachable panic a link error.
 
 #[cfg(not(feature = "panic-check"))]
 pub use printing::*;
+
+#[cfg(feature = "defmt")]
+use defmt_rtt as _;
+#[cfg(all(feature = "defmt", not(feature = "panic-check")))]
+use panic_probe as _;
 
 #[cfg(not(feature = "panic-check"))]
 mod printing {
     use core::fmt::Write;
 
-    use cortex_m_semihosting::hprintln;
     use heapless::String;
 
     use crate::{counter, MACS};
 
-    /// One line of text.
+    /// Sends one line of text on the board's channel.
+    fn emit(text: &str) {
+        #[cfg(feature = "defmt")]
+        defmt::println!("{=str}", text);
+        #[cfg(not(feature = "defmt"))]
+        cortex_m_semihosting::hprintln!("{}", text);
+    }
+
+    /// One line of text (at most 512 bytes; longer lines are cut).
     pub fn line(args: core::fmt::Arguments<'_>) {
-        hprintln!("{}", args);
+        let mut text: String<512> = String::new();
+        let _ = text.write_fmt(args);
+        emit(&text);
     }
 
     /// PSNR of a reconstruction in dB (255 peak), capped at 99.
@@ -39,26 +54,44 @@ mod printing {
             let _ = write!(hex, "{b:02x}");
         }
         let per_mac = (enc + dec) as f32 / MACS as f32;
-        hprintln!(
-            "digit {} {}: code {} | PSNR {:.2} dB | encode {} + decode {} {} ({:.2}/MAC) | {}",
-            n,
-            path,
-            hex,
-            psnr,
-            enc,
-            dec,
-            counter::UNIT,
-            per_mac,
-            if matches {
-                "matches host"
-            } else {
-                "DIFFERS from host"
-            }
-        );
+        let verdict = if matches {
+            "matches host"
+        } else {
+            "DIFFERS from host"
+        };
+        line(format_args!(
+            "digit {n} {path}: code {hex} | PSNR {psnr:.2} dB | encode {enc} + decode {dec} {} ({per_mac:.2}/MAC) | {verdict}",
+            counter::UNIT
+        ));
     }
 }
 
-#[cfg(not(feature = "panic-check"))]
+/// Ends the program with success or failure: semihosting exit under QEMU; on a probe-rs board,
+/// a breakpoint (probe-rs stops with success) or a hard fault (probe-rs reports failure).
+pub fn exit(ok: bool) -> ! {
+    #[cfg(feature = "defmt")]
+    {
+        if ok {
+            loop {
+                cortex_m::asm::bkpt();
+            }
+        }
+        panic_probe::hard_fault()
+    }
+    #[cfg(not(feature = "defmt"))]
+    {
+        use cortex_m_semihosting::debug;
+        debug::exit(if ok {
+            debug::EXIT_SUCCESS
+        } else {
+            debug::EXIT_FAILURE
+        });
+        #[allow(clippy::empty_loop)]
+        loop {}
+    }
+}
+
+#[cfg(not(any(feature = "panic-check", feature = "defmt")))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     cortex_m_semihosting::hprintln!("panic: {}", info);
