@@ -161,7 +161,7 @@ dispatched! {
     }
 }
 
-/// The DSP encoder's main loop, two code bytes at a time (see [`decode_pairs_dsp`]).
+/// The DSP encoder's main loop, two code bytes at a time (see [`row_pairs_dsp`]).
 #[cfg(ae_core_dsp)]
 #[inline(always)]
 fn encode_pairs_dsp<'w, 'c>(
@@ -170,35 +170,20 @@ fn encode_pairs_dsp<'w, 'c>(
     pixels: &[u8],
     code: &'c mut [u8],
 ) -> (&'w [i8], &'c mut [u8], usize) {
-    let input = pixels.len().max(1);
-    let pairs = layer
-        .weights
-        .chunks_exact(2 * input)
-        .zip(layer.bias.as_chunks::<2>().0)
-        .zip(layer.multipliers.as_chunks::<4>().0)
-        .zip(layer.shifts.as_chunks::<4>().0);
-    let (out_pairs, _) = code.as_chunks_mut::<2>();
-    let mut done = 0;
-    for (out, (((w, b), mult), shift)) in out_pairs.iter_mut().zip(pairs) {
-        let (w0, w1) = w.split_at(input);
-        let (d0, d1) = crate::kernels::dsp::dot2_u8_i8(pixels, w0, w1);
-        for (k, d) in [d0, d1].into_iter().enumerate() {
-            let acc = i32::from_le_bytes(b[k]).wrapping_add(d);
+    row_pairs_dsp::<4>(
+        layer,
+        pixels.len(),
+        code,
+        |w0, w1| crate::kernels::dsp::dot2_u8_i8(pixels, w0, w1),
+        |k, acc, mult, shift| {
             let branch = 2 * k + usize::from(acc < 0);
             let rq = Requant {
                 multiplier: i32::from_le_bytes(mult[branch]),
                 shift: shift[branch],
             };
-            out[k] = rq.apply(acc).saturating_add(zero_point).clamp(0, 255) as u8;
-        }
-        done += 2;
-    }
-    let rest_weights = layer.weights.get(done * input..).unwrap_or(&[]);
-    let rest_code = match code.get_mut(done..) {
-        Some(c) => c,
-        None => &mut [],
-    };
-    (rest_weights, rest_code, done)
+            rq.apply(acc).saturating_add(zero_point).clamp(0, 255) as u8
+        },
+    )
 }
 
 dispatched! {
@@ -226,9 +211,7 @@ dispatched! {
     }
 }
 
-/// The DSP decoder's main loop: output pixels two at a time, walking weights, biases and
-/// requantizations in step (no per-pixel index arithmetic or bounds checks). Returns the weights
-/// and pixels it did not reach (an odd last row) and the index of the first of them.
+/// The DSP decoder's main loop, two pixels at a time (see [`row_pairs_dsp`]).
 #[cfg(ae_core_dsp)]
 #[inline(always)]
 fn decode_pairs_dsp<'w, 'p>(
@@ -236,34 +219,57 @@ fn decode_pairs_dsp<'w, 'p>(
     centred: &[i16],
     pixels: &'p mut [u8],
 ) -> (&'w [i8], &'p mut [u8], usize) {
-    let latent = centred.len().max(1);
-    let pairs = layer
-        .weights
-        .chunks_exact(2 * latent)
-        .zip(layer.bias.as_chunks::<2>().0)
-        .zip(layer.multipliers.as_chunks::<2>().0)
-        .zip(layer.shifts.as_chunks::<2>().0);
-    let (out_pairs, _) = pixels.as_chunks_mut::<2>();
-    let mut done = 0;
-    for (out, (((w, b), mult), shift)) in out_pairs.iter_mut().zip(pairs) {
-        let (w0, w1) = w.split_at(latent);
-        let (d0, d1) = crate::kernels::dsp::dot2_paired_i16_i8(centred, w0, w1);
-        for (k, d) in [d0, d1].into_iter().enumerate() {
-            let acc = i32::from_le_bytes(b[k]).wrapping_add(d);
+    row_pairs_dsp::<2>(
+        layer,
+        centred.len(),
+        pixels,
+        |w0, w1| crate::kernels::dsp::dot2_paired_i16_i8(centred, w0, w1),
+        |k, acc, mult, shift| {
             let rq = Requant {
                 multiplier: i32::from_le_bytes(mult[k]),
                 shift: shift[k],
             };
-            out[k] = sigmoid_lut::lookup(rq.apply(acc).saturating_add(sigmoid_lut::ZERO));
+            sigmoid_lut::lookup(rq.apply(acc).saturating_add(sigmoid_lut::ZERO))
+        },
+    )
+}
+
+/// Walks a layer two output rows at a time with weights, biases and requantizations in step (no
+/// per-output index arithmetic or bounds checks): `dots` gives the two rows' dot products and
+/// `finish(k, acc, multipliers, shifts)` turns row `k`'s biased accumulator into its output byte,
+/// given the pair's `R` requantization records. Returns the weights and outputs it did not reach
+/// (an odd last row) and the index of the first of them.
+#[cfg(ae_core_dsp)]
+#[inline(always)]
+fn row_pairs_dsp<'w, 'o, const R: usize>(
+    layer: &QuantLayerRef<'w>,
+    row_len: usize,
+    out: &'o mut [u8],
+    dots: impl Fn(&[i8], &[i8]) -> (i32, i32),
+    finish: impl Fn(usize, i32, &[[u8; 4]; R], &[u8; R]) -> u8,
+) -> (&'w [i8], &'o mut [u8], usize) {
+    let row_len = row_len.max(1);
+    let pairs = layer
+        .weights
+        .chunks_exact(2 * row_len)
+        .zip(layer.bias.as_chunks::<2>().0)
+        .zip(layer.multipliers.as_chunks::<R>().0)
+        .zip(layer.shifts.as_chunks::<R>().0);
+    let mut done = 0;
+    for (o, (((w, b), mult), shift)) in out.as_chunks_mut::<2>().0.iter_mut().zip(pairs) {
+        let (w0, w1) = w.split_at(row_len);
+        let (d0, d1) = dots(w0, w1);
+        for (k, d) in [d0, d1].into_iter().enumerate() {
+            o[k] = finish(k, i32::from_le_bytes(b[k]).wrapping_add(d), mult, shift);
         }
         done += 2;
     }
-    let rest_weights = layer.weights.get(done * latent..).unwrap_or(&[]);
-    let rest_pixels = match pixels.get_mut(done..) {
-        Some(p) => p,
+    let rest_weights = layer.weights.get(done * row_len..).unwrap_or(&[]);
+    let rest_out = match out.get_mut(done..) {
+        Some(o) => o,
         None => &mut [],
     };
-    (rest_weights, rest_pixels, done)
+    (rest_weights, rest_out, done)
 }
 
 /// An int8 model with compile-time dimensions: `[u8; IN]` pixels to a `[u8; LATENT]` code and back.
