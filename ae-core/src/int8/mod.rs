@@ -70,6 +70,52 @@ fn encoder_code(layer: &QuantLayerRef<'_>, zero_point: i32, channel: usize, dot:
     rq.apply(acc).saturating_add(zero_point).clamp(0, 255) as u8
 }
 
+/// The decoder's output pixels for a block of channels starting at `first`.
+///
+/// When every shift in the block exceeds 32 (always, for exported models) the requantization is
+/// written lane by lane in 32-bit arithmetic — the same formula [`Requant::apply`] uses for those
+/// shifts — so the compiler can vectorize it; otherwise, channel by channel.
+#[inline(always)]
+fn decoder_block<const R: usize>(
+    layer: &QuantLayerRef<'_>,
+    first: usize,
+    dots: [i32; R],
+    out: &mut [u8; R],
+) {
+    let params = (
+        layer
+            .bias
+            .get(first..first + R)
+            .and_then(|b| <&[[u8; 4]; R]>::try_from(b).ok()),
+        layer
+            .multipliers
+            .get(first..first + R)
+            .and_then(|m| <&[[u8; 4]; R]>::try_from(m).ok()),
+        layer
+            .shifts
+            .get(first..first + R)
+            .and_then(|s| <&[u8; R]>::try_from(s).ok()),
+    );
+    if let (Some(bias), Some(mult), Some(shift)) = params {
+        if shift.iter().all(|&s| (33..=62).contains(&s)) {
+            let mut index = [0i32; R];
+            for k in 0..R {
+                let acc = i32::from_le_bytes(bias[k]).wrapping_add(dots[k]);
+                let high = ((i64::from(acc) * i64::from(i32::from_le_bytes(mult[k]))) >> 32) as i32;
+                // |result| < 2^30, so adding the table's zero cannot overflow.
+                index[k] = (((high >> (u32::from(shift[k]) - 33)) + 1) >> 1) + sigmoid_lut::ZERO;
+            }
+            for (o, i) in out.iter_mut().zip(index) {
+                *o = sigmoid_lut::lookup(i);
+            }
+            return;
+        }
+    }
+    for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
+        *o = decoder_pixel(layer, first + k, dot);
+    }
+}
+
 /// The decoder's output pixel for one channel.
 #[inline(always)]
 fn decoder_pixel(layer: &QuantLayerRef<'_>, channel: usize, dot: i32) -> u8 {
@@ -200,12 +246,7 @@ dispatched! {
             layer_rest,
             centred.len(),
             pixels,
-            |start, rows, out| {
-                let dots = decoder_dots(rows, centred);
-                for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
-                    *o = decoder_pixel(layer, first + start + k, dot);
-                }
-            },
+            |start, rows, out| decoder_block(layer, first + start, decoder_dots(rows, centred), out),
             |i, row, o| *o = decoder_pixel(layer, first + i, decoder_dots([row; DECODE_ROWS], centred)[0]),
         );
     }
