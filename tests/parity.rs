@@ -65,3 +65,35 @@ fn int8_stays_close_to_float_on_trained_synthetic_models() {
         );
     }
 }
+
+#[test]
+fn int8_stays_close_to_float_on_random_models() {
+    use rand::Rng;
+    for seed in 0..5u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(100 + seed);
+        let (input, latent) = (36 + 13 * seed as usize, 3 + 5 * seed as usize);
+        let mut params = Params::glorot(input, latent, 0.3, &mut rng);
+        for b in params.b1.iter_mut().chain(params.b2.iter_mut()) {
+            *b = rng.random_range(-0.5..0.5);
+        }
+        let images: Vec<u8> = (0..input * 64).map(|_| rng.random()).collect();
+        let set = trainer::data::ImageSet {
+            pixels: images,
+            count: 64,
+            rows: 1,
+            cols: input,
+        };
+        let float_bytes = ModelBytes::new(&params.to_model_file().unwrap());
+        let float = float_bytes.parse("f".as_ref()).unwrap();
+        let ModelRef::Float(f) = float else {
+            unreachable!()
+        };
+        let int8_bytes = ModelBytes::new(&trainer::quantize::quantize(&f, &set).unwrap());
+        let int8 = int8_bytes.parse("q".as_ref()).unwrap();
+        let (max, mean) = common::float_vs_int8(&float, &int8, &set);
+        assert!(
+            max <= 12 && mean <= 1.0,
+            "{input}x{latent}: max {max} levels, mean {mean:.3}"
+        );
+    }
+}
