@@ -54,14 +54,28 @@ fn serve(name: &'static str, payload: Vec<u8>, max_requests: usize) -> String {
     format!("http://{addr}")
 }
 
+/// A real gzip file: the MNIST subset's test images when present, else gzipped synthetic bytes.
 fn payload() -> Vec<u8> {
     let real = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/data/mnist-subset/t10k-images-idx3-ubyte.gz");
     std::fs::read(real).unwrap_or_else(|_| {
-        (0..200_000u32)
+        use std::io::Write;
+        let raw: Vec<u8> = (0..200_000u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-            .collect()
+            .collect();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&raw).unwrap();
+        e.finish().unwrap()
     })
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
 }
 
 fn downloader(mirrors: Vec<String>, md5: String) -> Downloader {
@@ -103,7 +117,10 @@ fn good_file_is_downloaded_and_verified() {
         .fetch_missing(dir.path())
         .unwrap();
     assert_eq!(std::fs::read(dir.path().join(NAME)).unwrap(), data);
-    assert_eq!(entries(dir.path()), vec![NAME.to_string()]);
+    // The verified archive and its uncompressed copy (for the `mnist` crate), nothing else.
+    let raw = NAME.trim_end_matches(".gz");
+    assert_eq!(entries(dir.path()), vec![raw.to_string(), NAME.to_string()]);
+    assert_eq!(std::fs::read(dir.path().join(raw)).unwrap(), gunzip(&data));
     // A second call finds the verified file and does not download again (the server would 404).
     downloader(vec![format!("{base}/missing/")], md5_of(&data))
         .fetch_missing(dir.path())

@@ -1,6 +1,6 @@
-//! tinyae's IDX reader against the `mnist` crate on a full-size (60,000 + 10,000, 28x28) set: the
-//! two read the same pixels. (The crate only reads exactly these sizes and panics otherwise, which
-//! is why tinyae validates and reads the files itself.)
+//! The standard layout (60,000 + 10,000 uncompressed 28x28 images and labels) loads through the
+//! `mnist` crate, and gives exactly the pixels tinyae's own IDX reader reads; a broken file of
+//! that layout falls back to the IDX reader's error instead of the crate's panic.
 
 use std::path::Path;
 
@@ -49,13 +49,27 @@ fn same_pixels_as_the_mnist_crate() {
         (0..10_000u32).map(|i| (i % 10) as u8),
     );
 
-    let base = dir.path().to_str().unwrap();
-    let theirs = mnist::MnistBuilder::new()
-        .base_path(base)
-        .training_set_length(60_000)
-        .test_set_length(10_000)
-        .finalize();
-    let ours = trainer::data::Splits::load(dir.path(), 0.0).unwrap();
-    assert_eq!(ours.train.pixels, theirs.trn_img);
-    assert_eq!(ours.test.pixels, theirs.tst_img);
+    let through_crate = trainer::data::standard::try_load(dir.path())
+        .unwrap()
+        .expect("standard layout");
+    let ours_train =
+        trainer::data::idx::read_images(&dir.path().join("train-images-idx3-ubyte")).unwrap();
+    let ours_test =
+        trainer::data::idx::read_images(&dir.path().join("t10k-images-idx3-ubyte")).unwrap();
+    assert_eq!(through_crate.0, ours_train);
+    assert_eq!(through_crate.1, ours_test);
+    let splits = trainer::data::Splits::load(dir.path(), 0.0).unwrap();
+    assert_eq!(splits.train, ours_train);
+
+    // One byte short: not the standard layout any more, so the IDX reader reports it.
+    let labels = dir.path().join("t10k-images-idx3-ubyte");
+    let bytes = std::fs::read(&labels).unwrap();
+    std::fs::write(&labels, &bytes[..bytes.len() - 1]).unwrap();
+    assert!(trainer::data::standard::try_load(dir.path())
+        .unwrap()
+        .is_none());
+    let err = trainer::data::Splits::load(dir.path(), 0.0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("truncated"), "{err}");
 }

@@ -92,10 +92,10 @@ impl Downloader {
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
         for file in &self.files {
             let dest = dir.join(&file.name);
-            if dest.is_file() && md5_of_file(&dest)? == file.md5 {
-                continue;
+            if !(dest.is_file() && md5_of_file(&dest)? == file.md5) {
+                self.fetch_one(file, &dest)?;
             }
-            self.fetch_one(file, &dest)?;
+            extract_beside(&dest)?;
         }
         Ok(())
     }
@@ -197,6 +197,23 @@ fn progress_bar(quiet: bool, len: Option<u64>, name: &str) -> indicatif::Progres
     }
     bar.set_message(name.to_string());
     bar
+}
+
+/// Writes the uncompressed copy of a verified `.gz` file next to it (atomically), once, so the
+/// standard layout can be read by the `mnist` crate ([`super::standard`]).
+fn extract_beside(gz: &Path) -> Result<()> {
+    let Some(raw) = gz
+        .to_str()
+        .and_then(|s| s.strip_suffix(".gz"))
+        .map(PathBuf::from)
+    else {
+        return Ok(());
+    };
+    if raw.is_file() {
+        return Ok(());
+    }
+    let mut input = flate2::read::GzDecoder::new(std::fs::File::open(gz).map_err(Error::io(gz))?);
+    crate::fsio::write_atomic_with(&raw, |f| std::io::copy(&mut input, f).map(|_| ()))
 }
 
 /// MD5 of a file, lowercase hex.

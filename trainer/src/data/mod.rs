@@ -5,6 +5,7 @@
 
 pub mod download;
 pub mod idx;
+pub mod standard;
 
 use std::path::{Path, PathBuf};
 
@@ -94,10 +95,17 @@ pub struct Splits {
 }
 
 impl Splits {
-    /// Loads the training and test files of `dir` and carves `val_fraction` off training.
+    /// Loads the training and test files of `dir` and carves `val_fraction` off training. The
+    /// standard uncompressed MNIST layout goes through the `mnist` crate ([`standard`]), anything
+    /// else through tinyae's own IDX reader ([`idx`]).
     pub fn load(dir: &Path, val_fraction: f64) -> Result<Self> {
-        let mut train = idx::read_images(&find(dir, TRAIN_IMAGES)?)?;
-        let test = idx::read_images(&find(dir, TEST_IMAGES)?)?;
+        let (mut train, test) = match standard::try_load(dir)? {
+            Some(sets) => sets,
+            None => (
+                idx::read_images(&find(dir, TRAIN_IMAGES)?)?,
+                idx::read_images(&find(dir, TEST_IMAGES)?)?,
+            ),
+        };
         if (train.rows, train.cols) != (test.rows, test.cols) {
             return Err(Error::Mismatch(format!(
                 "{}: training images are {}x{} but test images are {}x{}",
