@@ -112,7 +112,7 @@ pub struct TrainArgs {
 /// `ae summary`.
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
-    /// A model file; without it, the architecture `--input`/`--latent` is shown.
+    /// A model file; without it, the architecture given by `--side` and `--latent` is shown.
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
     /// Image side length when no model is given.
