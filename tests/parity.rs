@@ -51,14 +51,7 @@ fn int8_stays_close_to_float_on_trained_synthetic_models() {
             ..set.clone()
         };
         let out = trainer::train::train(&cfg, &set, &empty, &opts).unwrap();
-        let float_bytes = ModelBytes::new(&out.params.to_model_file().unwrap());
-        let float = float_bytes.parse("f".as_ref()).unwrap();
-        let ModelRef::Float(f) = float else {
-            unreachable!()
-        };
-        let int8_bytes = ModelBytes::new(&trainer::quantize::quantize(&f, &set).unwrap());
-        let int8 = int8_bytes.parse("q".as_ref()).unwrap();
-        let (max, mean) = common::float_vs_int8(&float, &int8, &set);
+        let (max, mean) = quantized_difference(&out.params, &set);
         assert!(
             max <= 12 && mean <= 1.0,
             "seed {seed}: max {max} levels, mean {mean:.3}"
@@ -83,17 +76,23 @@ fn int8_stays_close_to_float_on_random_models() {
             rows: 1,
             cols: input,
         };
-        let float_bytes = ModelBytes::new(&params.to_model_file().unwrap());
-        let float = float_bytes.parse("f".as_ref()).unwrap();
-        let ModelRef::Float(f) = float else {
-            unreachable!()
-        };
-        let int8_bytes = ModelBytes::new(&trainer::quantize::quantize(&f, &set).unwrap());
-        let int8 = int8_bytes.parse("q".as_ref()).unwrap();
-        let (max, mean) = common::float_vs_int8(&float, &int8, &set);
+        let (max, mean) = quantized_difference(&params, &set);
         assert!(
             max <= 12 && mean <= 1.0,
             "{input}x{latent}: max {max} levels, mean {mean:.3}"
         );
     }
+}
+
+/// Exports `params` to int8 (calibrated on `set`) and returns the float-vs-int8 pixel difference
+/// on `set` (max, mean grey levels).
+fn quantized_difference(params: &Params, set: &trainer::data::ImageSet) -> (u8, f64) {
+    let float_bytes = ModelBytes::new(&params.to_model_file().unwrap());
+    let float = float_bytes.parse("f".as_ref()).unwrap();
+    let ModelRef::Float(f) = float else {
+        unreachable!()
+    };
+    let int8_bytes = ModelBytes::new(&trainer::quantize::quantize(&f, set).unwrap());
+    let int8 = int8_bytes.parse("q".as_ref()).unwrap();
+    common::float_vs_int8(&float, &int8, set)
 }
