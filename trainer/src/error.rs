@@ -15,9 +15,9 @@ pub enum Error {
         /// What the OS said.
         source: std::io::Error,
     },
-    /// An IDX file is not what it should be.
+    /// A file (IDX data, picture, code file, history) is not what it should be.
     #[error("{path}: {problem}")]
-    Idx {
+    BadFile {
         /// The file.
         path: PathBuf,
         /// What is wrong with it.

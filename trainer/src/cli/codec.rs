@@ -43,7 +43,7 @@ fn is_picture(path: &Path) -> bool {
 
 /// Reads one picture as `rows x cols` 8-bit grey, converting and resizing only when asked.
 fn read_picture(path: &Path, rows: usize, cols: usize, resize: bool) -> Result<Vec<u8>> {
-    let bad = |problem: String| Error::Idx {
+    let bad = |problem: String| Error::BadFile {
         path: path.to_path_buf(),
         problem,
     };
@@ -164,7 +164,7 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
     let bytes = ModelBytes::load(&a.model)?;
     let model = int8_model(&bytes, &a.model)?;
     let raw = fsio::read(&a.codes)?;
-    let bad = |e: crate::codec::CodeFileError| Error::Idx {
+    let bad = |e: crate::codec::CodeFileError| Error::BadFile {
         path: a.codes.clone(),
         problem: e.to_string(),
     };

@@ -37,7 +37,7 @@ pub fn read_images(path: &Path) -> Result<ImageSet> {
 
 /// Reads and validates an IDX image stream; `path` only names it in errors.
 pub fn read_from(path: &Path, mut r: impl Read) -> Result<ImageSet> {
-    let bad = |problem: String| Error::Idx {
+    let bad = |problem: String| Error::BadFile {
         path: path.to_path_buf(),
         problem,
     };

@@ -44,7 +44,7 @@ impl History {
     /// Reads a history file.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = fsio::read(path)?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Idx {
+        serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
             path: path.to_path_buf(),
             problem: format!("not a training history: {e}"),
         })
