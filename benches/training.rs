@@ -35,11 +35,7 @@ fn training_set() -> (ImageSet, &'static str) {
 
 fn bench(c: &mut Criterion) {
     let (set, name) = training_set();
-    let empty = ImageSet {
-        pixels: vec![],
-        count: 0,
-        ..set.clone()
-    };
+    let empty = ImageSet::empty(set.rows, set.cols);
     let dir = tempfile::tempdir().unwrap();
     let mut g = c.benchmark_group("training");
     g.sample_size(10);

@@ -45,11 +45,7 @@ fn int8_stays_close_to_float_on_trained_synthetic_models() {
             quiet: true,
             ..trainer::train::RunOptions::new(dir.path().join("c"))
         };
-        let empty = trainer::data::ImageSet {
-            count: 0,
-            pixels: vec![],
-            ..set.clone()
-        };
+        let empty = trainer::data::ImageSet::empty(set.rows, set.cols);
         let out = trainer::train::train(&cfg, &set, &empty, &opts).unwrap();
         let (max, mean) = quantized_difference(&out.params, &set);
         assert!(

@@ -29,17 +29,7 @@ fn run(
         quiet: true,
         ..RunOptions::new(dir.join("m.ckpt"))
     };
-    train::train(
-        cfg,
-        set,
-        &ImageSet {
-            count: 0,
-            pixels: vec![],
-            ..set.clone()
-        },
-        &opts,
-    )
-    .unwrap()
+    train::train(cfg, set, &ImageSet::empty(set.rows, set.cols), &opts).unwrap()
 }
 
 #[test]
@@ -96,11 +86,7 @@ fn resume_after_interrupt_is_bit_identical() {
 
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet {
-        count: 0,
-        pixels: vec![],
-        ..set.clone()
-    };
+    let empty = ImageSet::empty(set.rows, set.cols);
     // Interrupt mid-epoch twice (step 17 is in epoch 2), then finish.
     for stop in [17, 5] {
         let opts = RunOptions {
@@ -136,11 +122,7 @@ fn resume_refuses_other_data_or_settings() {
     let dir = tempfile::tempdir().unwrap();
     run(&config(1), &set, dir.path(), 1);
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet {
-        count: 0,
-        pixels: vec![],
-        ..set.clone()
-    };
+    let empty = ImageSet::empty(set.rows, set.cols);
     let resume = |cfg: &TrainConfig, s: &ImageSet| {
         let opts = RunOptions {
             quiet: true,
@@ -178,11 +160,7 @@ fn divergence_stops_with_an_error_and_keeps_the_last_good_checkpoint() {
     let set = common::synthetic(64, 8, 7);
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet {
-        count: 0,
-        pixels: vec![],
-        ..set.clone()
-    };
+    let empty = ImageSet::empty(set.rows, set.cols);
     let good = TrainConfig {
         epochs: 1,
         ..config(1)

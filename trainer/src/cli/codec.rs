@@ -71,12 +71,7 @@ fn read_picture(path: &Path, rows: usize, cols: usize, resize: bool) -> Result<V
 }
 
 fn read_inputs(inputs: &[PathBuf], rows: usize, cols: usize, resize: bool) -> Result<ImageSet> {
-    let mut set = ImageSet {
-        pixels: Vec::new(),
-        count: 0,
-        rows,
-        cols,
-    };
+    let mut set = ImageSet::empty(rows, cols);
     for path in inputs {
         if is_picture(path) {
             set.pixels.extend(read_picture(path, rows, cols, resize)?);

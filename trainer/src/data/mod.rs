@@ -30,6 +30,16 @@ pub struct ImageSet {
 }
 
 impl ImageSet {
+    /// No images, of the given size (e.g. "no validation split").
+    pub fn empty(rows: usize, cols: usize) -> Self {
+        ImageSet {
+            pixels: Vec::new(),
+            count: 0,
+            rows,
+            cols,
+        }
+    }
+
     /// Pixels per image.
     pub fn image_len(&self) -> usize {
         self.rows * self.cols
