@@ -67,6 +67,14 @@ pub fn add_noise(image: &[u8], sigma: f32, rng: &mut impl Rng) -> Vec<u8> {
         .collect()
 }
 
+/// The tile showing source image `i` as it is.
+fn original_tile(i: usize, img: &[u8]) -> Tile {
+    Tile {
+        pixels: img.to_vec(),
+        caption: format!("original #{i}"),
+    }
+}
+
 fn image_psnr(a: &[u8], b: &[u8]) -> f64 {
     let se: f64 = a
         .iter()
@@ -165,10 +173,7 @@ pub fn write_report(
         for &i in indices {
             let img = set.image(i);
             let rec = reconstruct_u8(&model, img)?;
-            originals.push(Tile {
-                pixels: img.to_vec(),
-                caption: format!("original #{i}"),
-            });
+            originals.push(original_tile(i, img));
             recons.push(Tile {
                 caption: format!("{:.1} dB", image_psnr(img, &rec)),
                 pixels: rec,
@@ -193,10 +198,7 @@ pub fn write_report(
         let img = splits.test.image(i);
         let noisy = add_noise(img, opts.noise, &mut rng);
         let rec = reconstruct_u8(&model, &noisy)?;
-        tiles.push(Tile {
-            pixels: img.to_vec(),
-            caption: format!("original #{i}"),
-        });
+        tiles.push(original_tile(i, img));
         noisy_row.push(Tile {
             caption: format!("noisy {:.1} dB", image_psnr(img, &noisy)),
             pixels: noisy,
