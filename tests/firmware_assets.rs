@@ -3,20 +3,12 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use common::ae;
 
-use clap::Parser;
-use trainer::cli::{self, Cli};
+use std::path::PathBuf;
 
 fn assets() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("firmware-example/assets")
-}
-
-fn ae(args: &[&str]) {
-    let cli = Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied())).unwrap();
-    cli::run(cli, Arc::new(AtomicBool::new(false))).unwrap();
 }
 
 #[test]

@@ -3,12 +3,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use common::{ae, ae_err};
 
-use clap::Parser;
-use trainer::cli::{self, Cli};
+use std::path::Path;
+
 use trainer::data::{idx, ImageSet, Splits};
 use trainer::model::ModelBytes;
 use trainer::report::figures::{Grid, HISTORY_SIZE, SCALE};
@@ -76,18 +74,6 @@ fn fixture() -> Fixture {
         &f.path("q.tnae"),
     ]);
     f
-}
-
-fn ae(args: &[&str]) {
-    let cli = Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied())).unwrap();
-    cli::run(cli, Arc::new(AtomicBool::new(false))).unwrap();
-}
-
-fn ae_err(args: &[&str]) -> String {
-    let cli = Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied())).unwrap();
-    cli::run(cli, Arc::new(AtomicBool::new(false)))
-        .unwrap_err()
-        .to_string()
 }
 
 fn png(path: &Path) -> image::RgbImage {

@@ -90,3 +90,24 @@ pub fn float_vs_int8(
     }
     (max, sum as f64 / (set.count * input) as f64)
 }
+
+/// Runs an `ae` command line in-process (the same code path as the binary) and returns its result.
+pub fn ae_run(args: &[&str]) -> trainer::Result<()> {
+    use clap::Parser;
+    let cli = trainer::cli::Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied()))
+        .unwrap_or_else(|e| panic!("bad test command line {args:?}: {e}"));
+    trainer::cli::run(
+        cli,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    )
+}
+
+/// [`ae_run`], which must succeed.
+pub fn ae(args: &[&str]) {
+    ae_run(args).unwrap();
+}
+
+/// [`ae_run`], which must fail; returns the error message.
+pub fn ae_err(args: &[&str]) -> String {
+    ae_run(args).unwrap_err().to_string()
+}
