@@ -9,13 +9,15 @@
 
 pub mod requant;
 pub mod sigmoid_lut;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 use crate::error::ModelKind;
 use crate::format::QuantLayerRef;
 use crate::format::{Int8Ref, ModelRef};
-use crate::kernels::{dispatched, for_row_blocks};
 #[cfg(not(ae_core_dsp))]
 use crate::kernels::{dot_i16_i8_rows, dot_u8_i8_rows};
+use crate::kernels::{for_row_blocks, with_avx2};
 use crate::{Aligned, Error};
 use requant::Requant;
 
@@ -56,7 +58,12 @@ fn check_len(expected: usize, found: usize) -> Result<(), Error> {
 
 /// The encoder's output for one channel: requantize with the branch the accumulator's sign picks.
 #[inline(always)]
-fn encoder_code(layer: &QuantLayerRef<'_>, zero_point: i32, channel: usize, dot: i32) -> u8 {
+pub(super) fn encoder_code(
+    layer: &QuantLayerRef<'_>,
+    zero_point: i32,
+    channel: usize,
+    dot: i32,
+) -> u8 {
     let bias = layer
         .bias
         .get(channel)
@@ -118,7 +125,7 @@ fn decoder_block<const R: usize>(
 
 /// The decoder's output pixel for one channel.
 #[inline(always)]
-fn decoder_pixel(layer: &QuantLayerRef<'_>, channel: usize, dot: i32) -> u8 {
+pub(super) fn decoder_pixel(layer: &QuantLayerRef<'_>, channel: usize, dot: i32) -> u8 {
     let bias = layer
         .bias
         .get(channel)
@@ -173,7 +180,7 @@ fn decoder_dots(rows: [&[i8]; DECODE_ROWS], centred: &[i16]) -> [i32; DECODE_ROW
 
 /// Centres the code on its zero point (and, for the DSP kernels, pairs it up).
 #[inline(always)]
-fn prepare_codes(code: &[u8], zero_point: u8, centred: &mut [i16]) {
+pub(super) fn prepare_codes(code: &[u8], zero_point: u8, centred: &mut [i16]) {
     for (c, &q) in centred.iter_mut().zip(code) {
         *c = i16::from(q) - i16::from(zero_point);
     }
@@ -181,30 +188,44 @@ fn prepare_codes(code: &[u8], zero_point: u8, centred: &mut [i16]) {
     crate::kernels::dsp::pair_codes_for_smlad(centred);
 }
 
-// Lengths must already match the model; every access is through zips, `get` and checked slicing,
-// so a mismatch could only shorten the output, never panic.
-dispatched! {
-    /// The int8 encoder over run-time sizes.
-    pub fn encode_unchecked / encode_portable(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
-        let layer = &m.encoder;
-        let zero_point = i32::from(m.latent_zero_point);
-        #[cfg(ae_core_dsp)]
-        let (layer_rest, code, first) = encode_pairs_dsp(layer, zero_point, pixels, code);
-        #[cfg(not(ae_core_dsp))]
-        let (layer_rest, first) = (layer.weights, 0);
-        for_row_blocks::<i8, u8, ROWS>(
-            layer_rest,
-            pixels.len(),
-            code,
-            |start, rows, out| {
-                let dots = encoder_dots(rows, pixels);
-                for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
-                    *o = encoder_code(layer, zero_point, first + start + k, dot);
-                }
-            },
-            |j, row, o| *o = encoder_code(layer, zero_point, first + j, encoder_dots([row; ROWS], pixels)[0]),
-        );
-    }
+/// The int8 encoder over run-time sizes. Lengths must already match the model; every access is
+/// through zips, `get` and checked slicing, so a mismatch could only shorten the output.
+#[inline]
+pub fn encode_unchecked(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
+    with_avx2!(
+        x86::encode(m, pixels, code),
+        encode_portable(m, pixels, code)
+    )
+}
+
+/// The portable build of [`encode_unchecked`] (tests compare the two).
+#[inline(always)]
+pub fn encode_portable(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
+    let layer = &m.encoder;
+    let zero_point = i32::from(m.latent_zero_point);
+    #[cfg(ae_core_dsp)]
+    let (layer_rest, code, first) = encode_pairs_dsp(layer, zero_point, pixels, code);
+    #[cfg(not(ae_core_dsp))]
+    let (layer_rest, first) = (layer.weights, 0);
+    for_row_blocks::<i8, u8, ROWS>(
+        layer_rest,
+        pixels.len(),
+        code,
+        |start, rows, out| {
+            let dots = encoder_dots(rows, pixels);
+            for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
+                *o = encoder_code(layer, zero_point, first + start + k, dot);
+            }
+        },
+        |j, row, o| {
+            *o = encoder_code(
+                layer,
+                zero_point,
+                first + j,
+                encoder_dots([row; ROWS], pixels)[0],
+            )
+        },
+    );
 }
 
 /// The DSP encoder's main loop, two code bytes at a time (see [`row_pairs_dsp`]).
@@ -232,24 +253,39 @@ fn encode_pairs_dsp<'w, 'c>(
     )
 }
 
-dispatched! {
-    /// The int8 decoder over run-time sizes; `centred` is scratch of the code's length.
-    pub fn decode_unchecked / decode_portable(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u8]) {
-        prepare_codes(code, m.latent_zero_point, centred);
-        let centred = &*centred;
-        let layer = &m.decoder;
-        #[cfg(ae_core_dsp)]
-        let (layer_rest, pixels, first) = decode_pairs_dsp(layer, centred, pixels);
-        #[cfg(not(ae_core_dsp))]
-        let (layer_rest, first) = (layer.weights, 0);
-        for_row_blocks::<i8, u8, DECODE_ROWS>(
-            layer_rest,
-            centred.len(),
-            pixels,
-            |start, rows, out| decoder_block(layer, first + start, decoder_dots(rows, centred), out),
-            |i, row, o| *o = decoder_pixel(layer, first + i, decoder_dots([row; DECODE_ROWS], centred)[0]),
-        );
-    }
+/// The int8 decoder over run-time sizes; `centred` is scratch of the code's length. Lengths must
+/// already match the model (see [`encode_unchecked`]).
+#[inline]
+pub fn decode_unchecked(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u8]) {
+    with_avx2!(
+        x86::decode(m, code, centred, pixels),
+        decode_portable(m, code, centred, pixels)
+    )
+}
+
+/// The portable build of [`decode_unchecked`] (tests compare the two).
+#[inline(always)]
+pub fn decode_portable(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u8]) {
+    prepare_codes(code, m.latent_zero_point, centred);
+    let centred = &*centred;
+    let layer = &m.decoder;
+    #[cfg(ae_core_dsp)]
+    let (layer_rest, pixels, first) = decode_pairs_dsp(layer, centred, pixels);
+    #[cfg(not(ae_core_dsp))]
+    let (layer_rest, first) = (layer.weights, 0);
+    for_row_blocks::<i8, u8, DECODE_ROWS>(
+        layer_rest,
+        centred.len(),
+        pixels,
+        |start, rows, out| decoder_block(layer, first + start, decoder_dots(rows, centred), out),
+        |i, row, o| {
+            *o = decoder_pixel(
+                layer,
+                first + i,
+                decoder_dots([row; DECODE_ROWS], centred)[0],
+            )
+        },
+    );
 }
 
 /// The DSP decoder's main loop, two pixels at a time (see [`row_pairs_dsp`]).

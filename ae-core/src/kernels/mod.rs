@@ -11,6 +11,8 @@
 
 #[cfg(ae_core_dsp)]
 pub mod dsp;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86;
 
 /// Independent accumulators per dot product.
 pub const LANES: usize = 16;
@@ -175,15 +177,19 @@ pub fn exp_f32(x: f32) -> f32 {
     // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    // `shifted` is 1.5 * 2^23 + n, where one ulp is 1: its bits are ROUND's bits plus n.
+    let shifted = x * LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     // Taylor series of e^r on |r| <= ln2/2; the first omitted term is below 1.3e-7 relative.
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    // n is in [-126, 127], so 2^n is a normal float.
-    let two_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // n is in [-126, 127], so 2^n is a normal float. Integer arithmetic on the bits (rather than
+    // `n as i32`, whose saturation x86 cannot vectorize) builds its exponent field.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let two_n = f32::from_bits(n_bits.wrapping_add(127) << 23);
     p * two_n
 }
 
@@ -193,69 +199,93 @@ pub fn sigmoid_f32(z: f32) -> f32 {
     1.0 / (1.0 + exp_f32(-z))
 }
 
-/// Defines a layer function whose body is also compiled for AVX2 and picked at run time when the
-/// `std` feature is on and the CPU supports it. Both copies are the same source, so they agree.
-macro_rules! dispatched {
-    ($(#[$meta:meta])* pub fn $name:ident / $portable:ident ($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        /// The portable build of the function of the same name without the suffix (for tests
-        /// that check the dispatched copy against it).
-        #[doc(hidden)]
-        #[inline(always)]
-        pub fn $portable($($arg: $ty),*) $body
-
-        $(#[$meta])*
-        #[inline]
-        pub fn $name($($arg: $ty),*) {
-            #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            {
-                #[target_feature(enable = "avx2")]
-                fn avx2($($arg: $ty),*) { $portable($($arg),*) }
-                if std::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU was just checked to support AVX2.
-                    return unsafe { avx2($($arg),*) };
-                }
+/// Runs `$avx2` when the CPU has AVX2 (checked at run time with the `std` feature, or known at
+/// compile time), `$portable` otherwise. Both must compute identical results; `tests/kernels.rs`
+/// compares them.
+macro_rules! with_avx2 {
+    ($avx2:expr, $portable:expr) => {{
+        #[cfg(all(target_arch = "x86_64", any(feature = "std", target_feature = "avx2")))]
+        {
+            #[cfg(feature = "std")]
+            let has_avx2 = std::is_x86_feature_detected!("avx2");
+            #[cfg(not(feature = "std"))]
+            let has_avx2 = true;
+            if has_avx2 {
+                // SAFETY: the CPU was just checked (or is known at compile time) to have AVX2.
+                #[allow(unused_unsafe)]
+                return unsafe { $avx2 };
             }
-            $portable($($arg),*)
         }
-    };
+        $portable
+    }};
 }
 
-pub(crate) use dispatched;
+pub(crate) use with_avx2;
 
-dispatched! {
-    /// Float encoder layer: `out[j] = leaky(dot(weights[j], x) + bias[j])`, `weights` `[out][in]`.
-    pub fn encode_f32 / encode_f32_portable(weights: &[f32], bias: &[f32], x: &[f32], slope: f32, out: &mut [f32]) {
-        for_row_blocks::<f32, f32, 4>(
-            weights,
-            x.len(),
-            out,
-            |_, rows, o| *o = dot_f32_rows(rows, x),
-            |_, row, o| *o = dot_f32_rows([row], x)[0],
-        );
-        for (o, b) in out.iter_mut().zip(bias) {
-            let z = *o + b;
-            *o = if z >= 0.0 { z } else { slope * z };
-        }
+/// Float encoder layer: `out[j] = leaky(dot(weights[j], x) + bias[j])`, `weights` `[out][in]`.
+#[inline]
+pub fn encode_f32(weights: &[f32], bias: &[f32], x: &[f32], slope: f32, out: &mut [f32]) {
+    with_avx2!(
+        x86::encode_f32(weights, bias, x, slope, out),
+        encode_f32_portable(weights, bias, x, slope, out)
+    )
+}
+
+/// Float decoder layer: `out[i] = sigmoid(dot(weights[i], h) + bias[i])`, `weights` `[out][in]`.
+#[inline]
+pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
+    with_avx2!(
+        x86::decode_f32(weights, bias, h, out),
+        decode_f32_portable(weights, bias, h, out)
+    )
+}
+
+/// The portable build of [`encode_f32`] (tests compare the two).
+#[doc(hidden)]
+#[inline(always)]
+pub fn encode_f32_portable(weights: &[f32], bias: &[f32], x: &[f32], slope: f32, out: &mut [f32]) {
+    for_row_blocks::<f32, f32, 4>(
+        weights,
+        x.len(),
+        out,
+        |_, rows, o| *o = dot_f32_rows(rows, x),
+        |_, row, o| *o = dot_f32_rows([row], x)[0],
+    );
+    leaky_relu_epilogue(bias, slope, out);
+}
+
+/// The portable build of [`decode_f32`] (tests compare the two).
+#[doc(hidden)]
+#[inline(always)]
+pub fn decode_f32_portable(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
+    for_row_blocks::<f32, f32, 4>(
+        weights,
+        h.len(),
+        out,
+        |_, rows, o| *o = dot_f32_rows(rows, h),
+        |_, row, o| *o = dot_f32_rows([row], h)[0],
+    );
+    sigmoid_epilogue(bias, out);
+}
+
+/// Adds the bias to each dot product and applies LeakyReLU.
+#[inline(always)]
+fn leaky_relu_epilogue(bias: &[f32], slope: f32, out: &mut [f32]) {
+    for (o, b) in out.iter_mut().zip(bias) {
+        let z = *o + b;
+        *o = if z >= 0.0 { z } else { slope * z };
     }
 }
 
-dispatched! {
-    /// Float decoder layer: `out[i] = sigmoid(dot(weights[i], h) + bias[i])`, `weights` `[out][in]`.
-    pub fn decode_f32 / decode_f32_portable(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
-        for_row_blocks::<f32, f32, 4>(
-            weights,
-            h.len(),
-            out,
-            |_, rows, o| *o = dot_f32_rows(rows, h),
-            |_, row, o| *o = dot_f32_rows([row], h)[0],
-        );
-        for (o, b) in out.iter_mut().zip(bias) {
-            *o += b;
-        }
-        // A separate pass, so the exponentials vectorize across outputs.
-        for o in out.iter_mut() {
-            *o = sigmoid_f32(*o);
-        }
+/// Adds the bias to each dot product and applies the logistic function.
+#[inline(always)]
+fn sigmoid_epilogue(bias: &[f32], out: &mut [f32]) {
+    for (o, b) in out.iter_mut().zip(bias) {
+        *o += b;
+    }
+    // A separate pass, so the exponentials vectorize across outputs.
+    for o in out.iter_mut() {
+        *o = sigmoid_f32(*o);
     }
 }
 

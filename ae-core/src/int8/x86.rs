@@ -1,0 +1,311 @@
+//! The int8 layers on x86-64 with AVX2: the dot products of [`crate::kernels::x86`] and, in the
+//! decoder, the requantization of eight pixels at once in 256-bit registers.
+//!
+//! Every output equals the portable path's: integer dot products are exact in any order, and the
+//! vector requantization is the 32-bit high-word formula [`Requant::apply`] uses for shifts above
+//! 32 (blocks with any other shift go through the scalar [`decoder_pixel`]).
+
+use core::arch::x86_64::{
+    __m256i, _mm256_add_epi16, _mm256_add_epi32, _mm256_and_si256, _mm256_blend_epi32,
+    _mm256_cvtepu8_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16,
+    _mm256_mul_epi32, _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_epi8, _mm256_setzero_si256,
+    _mm256_srai_epi32, _mm256_srav_epi32, _mm256_srli_epi16, _mm256_srli_epi64,
+    _mm256_storeu_si256, _mm256_sub_epi32, _mm_loadl_epi64,
+};
+
+#[cfg(doc)]
+use super::requant::Requant;
+use super::{decoder_pixel, encoder_code, prepare_codes, sigmoid_lut, Int8Ref, QuantLayerRef};
+use crate::kernels::for_row_blocks;
+use crate::kernels::x86::{dot8_i16_i8_rows, dot_u8_i8_rows, hsum_i32, transpose_sum, widen16};
+
+/// [`super::encode_unchecked`] with AVX2 dot products, [`ENCODE_ROWS`] code bytes at a time.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[target_feature(enable = "avx2")]
+pub fn encode(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
+    let layer = &m.encoder;
+    let zero_point = i32::from(m.latent_zero_point);
+    let row_len = pixels.len();
+    let done = if row_len > 0 && row_len.is_multiple_of(16) {
+        // SAFETY: this function only runs on CPUs with AVX2; the length is what `encode_blocks`
+        // asks for.
+        unsafe { encode_blocks(layer, zero_point, pixels, code) }
+    } else {
+        0
+    };
+    let rest_weights = layer.weights.get(done * row_len..).unwrap_or(&[]);
+    let rest_code = match code.get_mut(done..) {
+        Some(c) => c,
+        None => &mut [],
+    };
+    for_row_blocks::<i8, u8, ENCODE_ROWS>(
+        rest_weights,
+        row_len,
+        rest_code,
+        |start, rows, out| {
+            // SAFETY: this function only runs on CPUs with AVX2.
+            let dots = unsafe { dot_u8_i8_rows(rows, pixels) };
+            for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
+                *o = encoder_code(layer, zero_point, done + start + k, dot);
+            }
+        },
+        |j, row, o| {
+            // SAFETY: as above.
+            let dot = unsafe { dot_u8_i8_rows([row], pixels)[0] };
+            *o = encoder_code(layer, zero_point, done + j, dot);
+        },
+    );
+}
+
+/// Encoder rows per block: they share each split of the pixels into nibbles.
+const ENCODE_ROWS: usize = 4;
+
+/// 32-pixel chunks an `i16` nibble accumulator can take: each `vpmaddubsw` pair sum is at most
+/// `2 * 15 * 128 = 3840` in magnitude, and `8 * 3840 < 2^15`.
+const CHUNKS_PER_WIDENING: usize = 8;
+
+/// The encoder's main loop when the input length is a multiple of 16, over whole blocks of
+/// [`ENCODE_ROWS`] rows (no per-row slicing). Returns the number of code bytes written.
+///
+/// `vpmaddubsw` multiplies unsigned by signed bytes, 32 products per instruction, but saturates
+/// its 16-bit pair sums, which 8-bit pixels times int8 weights can overflow. Pixels are therefore
+/// split into 4-bit halves, `p = 16 * high + low`: each half's products cannot saturate, the
+/// halves are summed in 16 bits for up to [`CHUNKS_PER_WIDENING`] chunks, then widened with
+/// weights 1 and 16. The weights are used as stored, with no sign extension. The sums are exact,
+/// so they equal the portable kernel's.
+///
+/// # Safety
+/// The CPU supports AVX2 and `pixels.len()` is a non-zero multiple of 16.
+#[inline(always)]
+unsafe fn encode_blocks(
+    layer: &QuantLayerRef<'_>,
+    zero_point: i32,
+    pixels: &[u8],
+    code: &mut [u8],
+) -> usize {
+    let row_len = pixels.len();
+    let (x_chunks, x_half) = pixels.as_chunks::<32>();
+    let blocks = layer
+        .weights
+        .chunks_exact(ENCODE_ROWS * row_len)
+        .zip(code.as_chunks_mut::<ENCODE_ROWS>().0);
+    let mut done = 0;
+    for (weights, out) in blocks {
+        let mut dots = [0i32; ENCODE_ROWS];
+        // SAFETY: AVX2 is available (the caller's contract). `weights` holds `ENCODE_ROWS` rows
+        // of `row_len` bytes; the loads read 32 bytes at `r * row_len + 32 * k` with
+        // `32 * (k + 1) <= row_len`, and the last 16 (when `row_len` is an odd multiple of 16)
+        // at `r * row_len + 32 * x_chunks.len()`, which ends at the row's end.
+        unsafe {
+            let nibble = _mm256_set1_epi8(0x0f);
+            let ones = _mm256_set1_epi16(1);
+            let sixteens = _mm256_set1_epi16(16);
+            let mut acc = [_mm256_setzero_si256(); ENCODE_ROWS];
+            for (group_index, group) in x_chunks.chunks(CHUNKS_PER_WIDENING).enumerate() {
+                let mut low_acc = [_mm256_setzero_si256(); ENCODE_ROWS];
+                let mut high_acc = [_mm256_setzero_si256(); ENCODE_ROWS];
+                for (k, xv) in group.iter().enumerate() {
+                    let x = _mm256_loadu_si256(xv.as_ptr().cast());
+                    let low = _mm256_and_si256(x, nibble);
+                    let high = _mm256_and_si256(_mm256_srli_epi16::<4>(x), nibble);
+                    let offset = 32 * (group_index * CHUNKS_PER_WIDENING + k);
+                    for r in 0..ENCODE_ROWS {
+                        let w =
+                            _mm256_loadu_si256(weights.as_ptr().add(r * row_len + offset).cast());
+                        low_acc[r] = _mm256_add_epi16(low_acc[r], _mm256_maddubs_epi16(low, w));
+                        high_acc[r] = _mm256_add_epi16(high_acc[r], _mm256_maddubs_epi16(high, w));
+                    }
+                }
+                for r in 0..ENCODE_ROWS {
+                    acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(low_acc[r], ones));
+                    acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(high_acc[r], sixteens));
+                }
+            }
+            if !x_half.is_empty() {
+                let x = widen16::<false>(x_half.as_ptr());
+                let offset = 32 * x_chunks.len();
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let w = widen16::<true>(weights.as_ptr().add(r * row_len + offset).cast());
+                    *a = _mm256_add_epi32(*a, _mm256_madd_epi16(x, w));
+                }
+            }
+            for (d, a) in dots.iter_mut().zip(acc) {
+                *d = hsum_i32(a);
+            }
+        }
+        for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
+            *o = encoder_code(layer, zero_point, done + k, dot);
+        }
+        done += ENCODE_ROWS;
+    }
+    done
+}
+
+/// [`super::decode_unchecked`] with AVX2 dot products and requantization, eight pixels at a time.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[target_feature(enable = "avx2")]
+pub fn decode(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u8]) {
+    prepare_codes(code, m.latent_zero_point, centred);
+    let centred = &*centred;
+    let layer = &m.decoder;
+    let row_len = centred.len();
+    let fast = row_len > 0
+        && row_len.is_multiple_of(16)
+        && layer.shifts.iter().all(|s| (33..=62).contains(s));
+    let done = if fast {
+        // SAFETY: this function only runs on CPUs with AVX2; `fast` is the condition
+        // `decode_blocks` asks for.
+        unsafe { decode_blocks(layer, centred, pixels) }
+    } else {
+        0
+    };
+    // Whatever the fast loop did not reach: a last partial block, or everything.
+    let rest_weights = layer.weights.get(done * row_len..).unwrap_or(&[]);
+    let rest_pixels = match pixels.get_mut(done..) {
+        Some(p) => p,
+        None => &mut [],
+    };
+    for_row_blocks::<i8, u8, 8>(
+        rest_weights,
+        row_len,
+        rest_pixels,
+        // SAFETY: this function only runs on CPUs with AVX2.
+        |first, rows, out| unsafe {
+            decoder_block(layer, done + first, dot8_i16_i8_rows(rows, centred), out)
+        },
+        |i, row, o| {
+            let dot = dot_i16_i8_single_row(row, centred);
+            *o = decoder_pixel(layer, done + i, dot);
+        },
+    );
+}
+
+/// The decoder's main loop for the common shape — rows a multiple of 16 long, every shift above
+/// 32 — over whole blocks of eight rows, with weights and requantization records walked in step
+/// (no per-row slicing). Returns the number of pixels written.
+///
+/// # Safety
+/// The CPU supports AVX2, `centred.len()` is a non-zero multiple of 16 and every decoder shift is
+/// in `33..=62`.
+#[inline(always)]
+unsafe fn decode_blocks(layer: &QuantLayerRef<'_>, centred: &[i16], pixels: &mut [u8]) -> usize {
+    let row_len = centred.len();
+    let x_chunks = centred.as_chunks::<16>().0;
+    let blocks = layer
+        .weights
+        .chunks_exact(8 * row_len)
+        .zip(layer.bias.as_chunks::<8>().0)
+        .zip(layer.multipliers.as_chunks::<8>().0)
+        .zip(layer.shifts.as_chunks::<8>().0)
+        .zip(pixels.as_chunks_mut::<8>().0);
+    let mut done = 0;
+    for ((((weights, bias), mult), shift), out) in blocks {
+        // SAFETY: AVX2 is available (the caller's contract). `weights` holds 8 rows of `row_len`
+        // bytes, and each load reads the 16 bytes at `r * row_len + 16 * k` with `r < 8` and
+        // `16 * (k + 1) <= row_len`; the record loads read whole 8-element arrays.
+        unsafe {
+            let mut acc = [_mm256_setzero_si256(); 8];
+            for (k, xv) in x_chunks.iter().enumerate() {
+                let x = _mm256_loadu_si256(xv.as_ptr().cast());
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let w = widen16::<true>(weights.as_ptr().add(r * row_len + 16 * k).cast());
+                    *a = _mm256_add_epi32(*a, _mm256_madd_epi16(x, w));
+                }
+            }
+            let index = requantize8(
+                _mm256_add_epi32(transpose_sum(acc), _mm256_loadu_si256(bias.as_ptr().cast())),
+                _mm256_loadu_si256(mult.as_ptr().cast()),
+                _mm256_cvtepu8_epi32(_mm_loadl_epi64(shift.as_ptr().cast())),
+            );
+            let mut lanes = [0i32; 8];
+            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), index);
+            for (o, i) in out.iter_mut().zip(lanes) {
+                *o = sigmoid_lut::lookup(i);
+            }
+        }
+        done += 8;
+    }
+    done
+}
+
+/// Sigmoid-table indices of eight biased accumulators: `((high >> (shift - 33)) + 1) >> 1` plus
+/// the table's zero, where `high` is the top word of `acc * mult` — [`Requant::apply`] for shifts
+/// above 32.
+///
+/// # Safety
+/// The CPU supports AVX2; every shift is in `33..=62`.
+#[inline(always)]
+unsafe fn requantize8(acc: __m256i, mult: __m256i, shift: __m256i) -> __m256i {
+    // SAFETY: register-only AVX2 instructions; AVX2 is available (the caller's contract).
+    unsafe {
+        let high = mul_high(acc, mult);
+        let shifted = _mm256_srav_epi32(high, _mm256_sub_epi32(shift, _mm256_set1_epi32(33)));
+        let rounded = _mm256_srai_epi32::<1>(_mm256_add_epi32(shifted, _mm256_set1_epi32(1)));
+        _mm256_add_epi32(rounded, _mm256_set1_epi32(sigmoid_lut::ZERO))
+    }
+}
+
+/// One decoder row's dot product (the last, partial block of rows).
+fn dot_i16_i8_single_row(row: &[i8], centred: &[i16]) -> i32 {
+    row.iter().zip(centred).fold(0i32, |s, (&w, &c)| {
+        s.wrapping_add(i32::from(w) * i32::from(c))
+    })
+}
+
+/// The decoder's eight output pixels for the rows starting at `first`, given their dot products.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+unsafe fn decoder_block(layer: &QuantLayerRef<'_>, first: usize, dots: __m256i, out: &mut [u8; 8]) {
+    let bias = layer.bias.get(first..first + 8);
+    let mult = layer.multipliers.get(first..first + 8);
+    let shift = layer
+        .shifts
+        .get(first..first + 8)
+        .and_then(|s| <&[u8; 8]>::try_from(s).ok());
+    if let (Some(bias), Some(mult), Some(shift)) = (bias, mult, shift) {
+        if bias.len() == 8 && mult.len() == 8 && shift.iter().all(|&s| (33..=62).contains(&s)) {
+            // SAFETY: `bias` and `mult` are eight 4-byte records (32 bytes each), `shift` 8 bytes.
+            let (bias, mult, shift) = unsafe {
+                (
+                    _mm256_loadu_si256(bias.as_ptr().cast()),
+                    _mm256_loadu_si256(mult.as_ptr().cast()),
+                    _mm256_cvtepu8_epi32(_mm_loadl_epi64(shift.as_ptr().cast())),
+                )
+            };
+            let index = requantize8(_mm256_add_epi32(bias, dots), mult, shift);
+            let mut lanes = [0i32; 8];
+            // SAFETY: `lanes` is 32 bytes.
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), index) };
+            for (o, i) in out.iter_mut().zip(lanes) {
+                *o = sigmoid_lut::lookup(i);
+            }
+            return;
+        }
+    }
+    let mut lanes = [0i32; 8];
+    // SAFETY: `lanes` is 32 bytes.
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), dots) };
+    for (k, (o, dot)) in out.iter_mut().zip(lanes).enumerate() {
+        *o = decoder_pixel(layer, first + k, dot);
+    }
+}
+
+/// The high 32 bits of each lane's 64-bit product `a * b` (signed).
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+unsafe fn mul_high(a: __m256i, b: __m256i) -> __m256i {
+    // SAFETY: register-only AVX2 instructions; AVX2 is available (the caller's contract).
+    unsafe {
+        let even = _mm256_mul_epi32(a, b);
+        let odd = _mm256_mul_epi32(_mm256_srli_epi64::<32>(a), _mm256_srli_epi64::<32>(b));
+        _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd)
+    }
+}

@@ -1,0 +1,320 @@
+//! AVX2 dot products for x86-64 hosts, written with `core::arch` intrinsics.
+//!
+//! Left to the auto-vectorizer, the lane-parallel loops in [`super`] ran at about a third of what
+//! the machine can do (the row-block closures ended up outside the AVX2 copy, and the int8 paths
+//! widened every product to 32 bits). These are the same computations spelled out:
+//!
+//! * float: sixteen lanes as two 256-bit registers per row, multiplied then added (no FMA), and
+//!   reduced with the same pairwise tree as [`super::dot_f32_rows`] — so the bits are the
+//!   portable kernel's;
+//! * integer: `vpmaddwd` on sign-extended weights (sixteen products per instruction, summed in
+//!   pairs into 32 bits). Integer sums are exact, so any order gives the portable result.
+//!
+//! Every function here needs AVX2; the callers in [`super`] and [`crate::int8`] check for it once
+//! per call (with the `std` feature) or at compile time (`target_feature = "avx2"`).
+
+use core::arch::x86_64::{
+    __m128, __m256, __m256i, _mm256_add_epi32, _mm256_add_ps, _mm256_castps256_ps128,
+    _mm256_castsi256_si128, _mm256_cvtepi8_epi16, _mm256_cvtepu8_epi16, _mm256_extractf128_ps,
+    _mm256_extracti128_si256, _mm256_hadd_epi32, _mm256_loadu_ps, _mm256_loadu_si256,
+    _mm256_madd_epi16, _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_permute2x128_si256,
+    _mm256_permutevar8x32_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_setzero_si256,
+    _mm256_shuffle_ps, _mm256_storeu_ps, _mm_add_epi32, _mm_add_ps, _mm_add_ss, _mm_cvtsi128_si32,
+    _mm_cvtss_f32, _mm_loadu_si128, _mm_movehl_ps, _mm_shuffle_epi32, _mm_shuffle_ps,
+};
+
+use super::LANES;
+
+// Helpers are `#[inline(always)] unsafe fn` rather than `#[target_feature]` functions because only
+// the former are guaranteed to be inlined into the AVX2 layer functions below (stable Rust does
+// not allow `#[inline(always)]` together with `#[target_feature]`, and a call per block of rows
+// costs more than the block). Their one safety condition, besides what each states: the CPU
+// supports AVX2, which the layer functions' callers establish.
+
+/// `R` float dot products of `rows` with `x`, bit-identical to [`super::dot_f32_rows`].
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+pub unsafe fn dot_f32_rows<const R: usize>(rows: [&[f32]; R], x: &[f32]) -> [f32; R] {
+    let (x_chunks, x_tail) = x.as_chunks::<LANES>();
+    let mut n = x_chunks.len();
+    for r in rows {
+        n = n.min(r.len() / LANES);
+    }
+    // SAFETY: AVX2 is available (the caller's contract); every load reads 8 floats from the start
+    // or the middle of a whole 16-float chunk, and the chunk indices stay below `n`, which no row
+    // and not `x` falls short of.
+    unsafe {
+        let mut lo = [_mm256_setzero_ps(); R];
+        let mut hi = [_mm256_setzero_ps(); R];
+        for (k, xv) in x_chunks.iter().take(n).enumerate() {
+            let x_lo = _mm256_loadu_ps(xv.as_ptr());
+            let x_hi = _mm256_loadu_ps(xv.as_ptr().add(8));
+            for r in 0..R {
+                let w = rows[r].as_ptr().add(k * LANES);
+                lo[r] = _mm256_add_ps(lo[r], _mm256_mul_ps(x_lo, _mm256_loadu_ps(w)));
+                hi[r] = _mm256_add_ps(hi[r], _mm256_mul_ps(x_hi, _mm256_loadu_ps(w.add(8))));
+            }
+        }
+        let mut out = [0.0f32; R];
+        for r in 0..R {
+            let tail_w = rows[r].get(n * LANES..).unwrap_or(&[]);
+            let mut tail = 0.0f32;
+            for (&a, &b) in x_tail.iter().zip(tail_w) {
+                tail += a * b;
+            }
+            out[r] = reduce_f32(lo[r], hi[r]) + tail;
+        }
+        out
+    }
+}
+
+/// Eight float dot products as one vector (row `r` in lane `r`), bit-identical to
+/// [`super::dot_f32_rows`]: the same lanes and the same pairwise tree, run for eight rows at once
+/// on transposed data instead of one row at a time.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+pub unsafe fn dot8_f32_rows(rows: [&[f32]; 8], x: &[f32]) -> __m256 {
+    let (x_chunks, x_tail) = x.as_chunks::<LANES>();
+    let mut n = x_chunks.len();
+    for r in rows {
+        n = n.min(r.len() / LANES);
+    }
+    // SAFETY: AVX2 is available (the caller's contract); every load reads 8 floats from the start
+    // or the middle of a whole 16-float chunk, at chunk indices below `n`, which no row and not
+    // `x` falls short of.
+    unsafe {
+        // Width 8 of the tree: lane l + lane l + 8, one vector per row. Four rows at a time share
+        // each load of `x` (eight accumulators; all eight rows would not fit the registers).
+        let mut s8 = [_mm256_setzero_ps(); 8];
+        for half in 0..2 {
+            let mut lo = [_mm256_setzero_ps(); 4];
+            let mut hi = [_mm256_setzero_ps(); 4];
+            for (k, xv) in x_chunks.iter().take(n).enumerate() {
+                let x_lo = _mm256_loadu_ps(xv.as_ptr());
+                let x_hi = _mm256_loadu_ps(xv.as_ptr().add(8));
+                for r in 0..4 {
+                    let w = rows[4 * half + r].as_ptr().add(k * LANES);
+                    lo[r] = _mm256_add_ps(lo[r], _mm256_mul_ps(x_lo, _mm256_loadu_ps(w)));
+                    hi[r] = _mm256_add_ps(hi[r], _mm256_mul_ps(x_hi, _mm256_loadu_ps(w.add(8))));
+                }
+            }
+            for r in 0..4 {
+                s8[4 * half + r] = _mm256_add_ps(lo[r], hi[r]);
+            }
+        }
+        // Width 4, two rows per vector: [row a lanes 0-3 | row b lanes 0-3]. (Plain loops, not
+        // closures: a closure here would be compiled without AVX2.)
+        let mut s4 = [_mm256_setzero_ps(); 4];
+        for (p, pair) in s4.iter_mut().enumerate() {
+            let (a, b) = (s8[2 * p], s8[2 * p + 1]);
+            *pair = _mm256_add_ps(
+                _mm256_permute2f128_ps::<0x20>(a, b),
+                _mm256_permute2f128_ps::<0x31>(a, b),
+            );
+        }
+        // Width 2: [r0 l0, r0 l1, r2 l0, r2 l1 | r1 l0, r1 l1, r3 l0, r3 l1], and rows 4-7.
+        let mut s2 = [_mm256_setzero_ps(); 2];
+        for (q, quad) in s2.iter_mut().enumerate() {
+            let (a, b) = (s4[2 * q], s4[2 * q + 1]);
+            *quad = _mm256_add_ps(
+                _mm256_shuffle_ps::<0b01_00_01_00>(a, b),
+                _mm256_shuffle_ps::<0b11_10_11_10>(a, b),
+            );
+        }
+        // Width 1: [r0, r2, r4, r6 | r1, r3, r5, r7].
+        let s1 = _mm256_add_ps(
+            _mm256_shuffle_ps::<0b10_00_10_00>(s2[0], s2[1]),
+            _mm256_shuffle_ps::<0b11_01_11_01>(s2[0], s2[1]),
+        );
+        let sums = _mm256_permutevar8x32_ps(s1, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        let mut tails = [0.0f32; 8];
+        for r in 0..8 {
+            let tail_w = rows[r].get(n * LANES..).unwrap_or(&[]);
+            for (&a, &b) in x_tail.iter().zip(tail_w) {
+                tails[r] += a * b;
+            }
+        }
+        _mm256_add_ps(sums, _mm256_loadu_ps(tails.as_ptr()))
+    }
+}
+
+/// The pairwise reduction of [`super::dot_f32_rows`]: lane `l` gets lane `l + 8`, then `l + 4`,
+/// `l + 2` and `l + 1`, with lanes 0-7 in `lo` and 8-15 in `hi`.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+unsafe fn reduce_f32(lo: __m256, hi: __m256) -> f32 {
+    // SAFETY: register-only AVX instructions; AVX2 is available (the caller's contract).
+    unsafe {
+        let s8 = _mm256_add_ps(lo, hi);
+        let s4: __m128 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
+        let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+        let s1 = _mm_add_ss(s2, _mm_shuffle_ps::<0b01>(s2, s2));
+        _mm_cvtss_f32(s1)
+    }
+}
+
+/// Loads 16 bytes and widens them to 16 lanes of `i16`, sign-extending if `SIGNED`.
+///
+/// # Safety
+/// The CPU supports AVX2 and `ptr` is valid for reading 16 bytes.
+#[inline(always)]
+pub(crate) unsafe fn widen16<const SIGNED: bool>(ptr: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees AVX2 and 16 readable bytes.
+    unsafe {
+        let bytes = _mm_loadu_si128(ptr.cast());
+        if SIGNED {
+            _mm256_cvtepi8_epi16(bytes)
+        } else {
+            _mm256_cvtepu8_epi16(bytes)
+        }
+    }
+}
+
+/// Sum of the eight `i32` lanes (wrapping, like the portable sums).
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+pub(crate) unsafe fn hsum_i32(v: __m256i) -> i32 {
+    // SAFETY: register-only AVX2 instructions; AVX2 is available (the caller's contract).
+    unsafe {
+        let s4 = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let s2 = _mm_add_epi32(s4, _mm_shuffle_epi32::<0b01_00_11_10>(s4));
+        let s1 = _mm_add_epi32(s2, _mm_shuffle_epi32::<0b10_11_00_01>(s2));
+        _mm_cvtsi128_si32(s1)
+    }
+}
+
+/// `R` dot products of int8 rows with unsigned pixels; equal to [`super::dot_u8_i8_rows`].
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+pub unsafe fn dot_u8_i8_rows<const R: usize>(rows: [&[i8]; R], x: &[u8]) -> [i32; R] {
+    let (x_chunks, x_tail) = x.as_chunks::<16>();
+    let mut n = x_chunks.len();
+    for r in rows {
+        n = n.min(r.len() / 16);
+    }
+    // SAFETY: AVX2 is available (the caller's contract); every load reads one whole 16-byte
+    // chunk, at chunk indices below `n`, which no row and not `x` falls short of.
+    unsafe {
+        let mut acc = [_mm256_setzero_si256(); R];
+        for (k, xv) in x_chunks.iter().take(n).enumerate() {
+            let xw = widen16::<false>(xv.as_ptr());
+            for r in 0..R {
+                let ww = widen16::<true>(rows[r].as_ptr().add(k * 16).cast());
+                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(xw, ww));
+            }
+        }
+        let mut out = [0i32; R];
+        for r in 0..R {
+            let tail_w = rows[r].get(n * 16..).unwrap_or(&[]);
+            let mut tail = 0i32;
+            for (&a, &b) in x_tail.iter().zip(tail_w) {
+                tail = tail.wrapping_add(i32::from(a) * i32::from(b));
+            }
+            out[r] = hsum_i32(acc[r]).wrapping_add(tail);
+        }
+        out
+    }
+}
+
+/// Eight dot products of int8 rows with centred codes, as one vector (row `r` in lane `r`); equal
+/// to [`super::dot_i16_i8_rows`].
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+pub unsafe fn dot8_i16_i8_rows(rows: [&[i8]; 8], x: &[i16]) -> __m256i {
+    let (x_chunks, x_tail) = x.as_chunks::<16>();
+    let mut n = x_chunks.len();
+    for r in rows {
+        n = n.min(r.len() / 16);
+    }
+    // SAFETY: AVX2 is available (the caller's contract); every load reads one whole chunk (16
+    // bytes of a row, 16 values of `x`) at chunk indices below `n`, which no row and not `x`
+    // falls short of.
+    unsafe {
+        let mut acc = [_mm256_setzero_si256(); 8];
+        for (k, xv) in x_chunks.iter().take(n).enumerate() {
+            let xw = _mm256_loadu_si256(xv.as_ptr().cast());
+            for r in 0..8 {
+                let ww = widen16::<true>(rows[r].as_ptr().add(k * 16).cast());
+                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(xw, ww));
+            }
+        }
+        let mut tails = [0i32; 8];
+        for r in 0..8 {
+            let tail_w = rows[r].get(n * 16..).unwrap_or(&[]);
+            for (&a, &b) in x_tail.iter().zip(tail_w) {
+                tails[r] = tails[r].wrapping_add(i32::from(a) * i32::from(b));
+            }
+        }
+        let tails = _mm256_loadu_si256(tails.as_ptr().cast());
+        _mm256_add_epi32(transpose_sum(acc), tails)
+    }
+}
+
+/// Lane `r` of the result is the sum of the eight lanes of `v[r]`.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+pub(crate) unsafe fn transpose_sum(v: [__m256i; 8]) -> __m256i {
+    // SAFETY: register-only AVX2 instructions; AVX2 is available (the caller's contract).
+    unsafe {
+        let h01 = _mm256_hadd_epi32(v[0], v[1]);
+        let h23 = _mm256_hadd_epi32(v[2], v[3]);
+        let h45 = _mm256_hadd_epi32(v[4], v[5]);
+        let h67 = _mm256_hadd_epi32(v[6], v[7]);
+        // Per 128-bit half: partial sums of rows 0-3, and of rows 4-7.
+        let h0123 = _mm256_hadd_epi32(h01, h23);
+        let h4567 = _mm256_hadd_epi32(h45, h67);
+        let low_halves = _mm256_permute2x128_si256::<0x20>(h0123, h4567);
+        let high_halves = _mm256_permute2x128_si256::<0x31>(h0123, h4567);
+        _mm256_add_epi32(low_halves, high_halves)
+    }
+}
+
+/// [`super::encode_f32`] with the AVX2 dot products.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[target_feature(enable = "avx2")]
+pub fn encode_f32(weights: &[f32], bias: &[f32], x: &[f32], slope: f32, out: &mut [f32]) {
+    super::for_row_blocks::<f32, f32, 4>(
+        weights,
+        x.len(),
+        out,
+        // SAFETY: this function only runs on CPUs with AVX2.
+        |_, rows, o| *o = unsafe { dot_f32_rows(rows, x) },
+        // SAFETY: as above.
+        |_, row, o| *o = unsafe { dot_f32_rows([row], x)[0] },
+    );
+    super::leaky_relu_epilogue(bias, slope, out);
+}
+
+/// [`super::decode_f32`] with the AVX2 dot products, eight outputs at a time.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[target_feature(enable = "avx2")]
+pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
+    super::for_row_blocks::<f32, f32, 8>(
+        weights,
+        h.len(),
+        out,
+        // SAFETY: this function only runs on CPUs with AVX2; `o` is 8 floats.
+        |_, rows, o| unsafe { _mm256_storeu_ps(o.as_mut_ptr(), dot8_f32_rows(rows, h)) },
+        // SAFETY: as above.
+        |_, row, o| *o = unsafe { dot_f32_rows([row], h)[0] },
+    );
+    super::sigmoid_epilogue(bias, out);
+}
