@@ -1,7 +1,9 @@
 //! Single-image inference latency of ae-core on the host, one thread, 784 -> 64 -> 784.
 //!
 //! Run with `cargo bench --bench inference`. Groups: the float path, the int8 path, a plain
-//! triple-loop float baseline for contrast, and a 1,000-image batch for throughput.
+//! triple-loop float baseline for contrast, a 1,000-image batch for throughput, and the memory
+//! floor: one read of each model file, the least any single-image inference has to do (the
+//! weights do not fit the L1 cache, so every image streams them from L2).
 
 use std::hint::black_box;
 
@@ -54,6 +56,19 @@ fn naive_float(m: &Mnist<'_>, x: &[f32; N], out: &mut [f32; N]) {
     }
 }
 
+/// Touches every byte once: wrapping sums of 8-byte words in eight independent lanes, which the
+/// compiler turns into vector loads and adds (so it measures the memory, not an add chain).
+fn read_all(bytes: &[u8]) -> u64 {
+    let (lines, _) = bytes.as_chunks::<64>();
+    let mut acc = [0u64; 8];
+    for line in lines {
+        for (a, w) in acc.iter_mut().zip(line.as_chunks::<8>().0) {
+            *a = a.wrapping_add(u64::from_le_bytes(*w));
+        }
+    }
+    acc.iter().fold(0, |s, a| s.wrapping_add(*a))
+}
+
 fn bench(c: &mut Criterion) {
     let (float_bytes, int8_bytes, images) = models();
     let float = Mnist::from_bytes(float_bytes.bytes()).unwrap();
@@ -95,6 +110,15 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("baseline");
     g.bench_function("naive-float encode+decode", |b| {
         b.iter(|| naive_float(&float, black_box(&x), &mut y))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("floor");
+    g.bench_function("read float model (404 KB)", |b| {
+        b.iter(|| read_all(black_box(float_bytes.bytes())))
+    });
+    g.bench_function("read int8 model (108 KB)", |b| {
+        b.iter(|| read_all(black_box(int8_bytes.bytes())))
     });
     g.finish();
 

@@ -70,22 +70,20 @@ pub unsafe fn dot_f32_rows<const R: usize>(rows: [&[f32]; R], x: &[f32]) -> [f32
     }
 }
 
-/// Eight float dot products as one vector (row `r` in lane `r`), bit-identical to
+/// The dot products of eight consecutive rows of `block` (each `x.len()` long, a multiple of
+/// [`LANES`]) with `x`, as one vector (row `r` in lane `r`). Bit-identical to
 /// [`super::dot_f32_rows`]: the same lanes and the same pairwise tree, run for eight rows at once
 /// on transposed data instead of one row at a time.
 ///
 /// # Safety
-/// The CPU supports AVX2.
+/// The CPU supports AVX2, `x.len()` is a multiple of [`LANES`] and `block.len() >= 8 * x.len()`.
 #[inline(always)]
-pub unsafe fn dot8_f32_rows(rows: [&[f32]; 8], x: &[f32]) -> __m256 {
-    let (x_chunks, x_tail) = x.as_chunks::<LANES>();
-    let mut n = x_chunks.len();
-    for r in rows {
-        n = n.min(r.len() / LANES);
-    }
-    // SAFETY: AVX2 is available (the caller's contract); every load reads 8 floats from the start
-    // or the middle of a whole 16-float chunk, at chunk indices below `n`, which no row and not
-    // `x` falls short of.
+unsafe fn dot8_f32_block(block: &[f32], x: &[f32]) -> __m256 {
+    let row_len = x.len();
+    let x_chunks = x.as_chunks::<LANES>().0;
+    // SAFETY: AVX2 is available and `block` holds eight rows of `row_len` (the caller's
+    // contract); every load reads 8 floats from the start or the middle of a whole 16-float chunk
+    // of `x` or of a row.
     unsafe {
         // Width 8 of the tree: lane l + lane l + 8, one vector per row. Four rows at a time share
         // each load of `x` (eight accumulators; all eight rows would not fit the registers).
@@ -93,11 +91,11 @@ pub unsafe fn dot8_f32_rows(rows: [&[f32]; 8], x: &[f32]) -> __m256 {
         for half in 0..2 {
             let mut lo = [_mm256_setzero_ps(); 4];
             let mut hi = [_mm256_setzero_ps(); 4];
-            for (k, xv) in x_chunks.iter().take(n).enumerate() {
+            for (k, xv) in x_chunks.iter().enumerate() {
                 let x_lo = _mm256_loadu_ps(xv.as_ptr());
                 let x_hi = _mm256_loadu_ps(xv.as_ptr().add(8));
                 for r in 0..4 {
-                    let w = rows[4 * half + r].as_ptr().add(k * LANES);
+                    let w = block.as_ptr().add((4 * half + r) * row_len + k * LANES);
                     lo[r] = _mm256_add_ps(lo[r], _mm256_mul_ps(x_lo, _mm256_loadu_ps(w)));
                     hi[r] = _mm256_add_ps(hi[r], _mm256_mul_ps(x_hi, _mm256_loadu_ps(w.add(8))));
                 }
@@ -131,14 +129,8 @@ pub unsafe fn dot8_f32_rows(rows: [&[f32]; 8], x: &[f32]) -> __m256 {
             _mm256_shuffle_ps::<0b11_01_11_01>(s2[0], s2[1]),
         );
         let sums = _mm256_permutevar8x32_ps(s1, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-        let mut tails = [0.0f32; 8];
-        for r in 0..8 {
-            let tail_w = rows[r].get(n * LANES..).unwrap_or(&[]);
-            for (&a, &b) in x_tail.iter().zip(tail_w) {
-                tails[r] += a * b;
-            }
-        }
-        _mm256_add_ps(sums, _mm256_loadu_ps(tails.as_ptr()))
+        // The portable kernel adds its (here empty) tail: `+ 0.0`, which matters for `-0.0`.
+        _mm256_add_ps(sums, _mm256_setzero_ps())
     }
 }
 
@@ -307,12 +299,30 @@ pub fn encode_f32(weights: &[f32], bias: &[f32], x: &[f32], slope: f32, out: &mu
 /// The CPU supports AVX2.
 #[target_feature(enable = "avx2")]
 pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
-    super::for_row_blocks::<f32, f32, 8>(
-        weights,
-        h.len(),
-        out,
-        // SAFETY: this function only runs on CPUs with AVX2; `o` is 8 floats.
-        |_, rows, o| unsafe { _mm256_storeu_ps(o.as_mut_ptr(), dot8_f32_rows(rows, h)) },
+    let row_len = h.len();
+    let mut done = 0;
+    if row_len > 0 && row_len.is_multiple_of(LANES) {
+        let blocks = weights
+            .chunks_exact(8 * row_len)
+            .zip(out.as_chunks_mut::<8>().0);
+        for (block, o) in blocks {
+            // SAFETY: this function only runs on CPUs with AVX2; `block` is eight rows of
+            // `row_len`, a multiple of `LANES`; `o` is 8 floats.
+            unsafe { _mm256_storeu_ps(o.as_mut_ptr(), dot8_f32_block(block, h)) };
+            done += 8;
+        }
+    }
+    let rest_weights = weights.get(done * row_len..).unwrap_or(&[]);
+    let rest_out = match out.get_mut(done..) {
+        Some(o) => o,
+        None => &mut [],
+    };
+    super::for_row_blocks::<f32, f32, 4>(
+        rest_weights,
+        row_len,
+        rest_out,
+        // SAFETY: this function only runs on CPUs with AVX2.
+        |_, rows, o| *o = unsafe { dot_f32_rows(rows, h) },
         // SAFETY: as above.
         |_, row, o| *o = unsafe { dot_f32_rows([row], h)[0] },
     );
