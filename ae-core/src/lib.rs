@@ -14,7 +14,9 @@
 //! * [`Int8Model`] — the integer path for chips without an FPU: int8 weights (symmetric, per output
 //!   channel), int32 accumulators, fixed-point requantization and a sigmoid lookup table. It reads
 //!   `u8` pixels and writes an 8-bit latent code, which *is* the compressed image.
-//! * [`kernels`] — the hand-written inner loops both paths share, shaped for auto-vectorization.
+//! * [`kernels`] — the hand-written inner loops both paths share: portable loops shaped for
+//!   auto-vectorization, AVX2 intrinsics on x86-64 and DSP assembly on Cortex-M4/M7, all giving
+//!   the same results.
 //!
 //! Dimensions are const generics (`IN`, `LATENT`); [`Mnist`] and [`MnistInt8`] name the 784/64 model.
 //! The untyped [`format::ModelRef`] serves hosts that learn the dimensions at run time.

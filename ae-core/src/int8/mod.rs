@@ -142,9 +142,9 @@ pub(super) fn decoder_pixel(layer: &QuantLayerRef<'_>, channel: usize, dot: i32)
 
 // Lengths must already match the model; every access is through zips, `get` and checked slicing,
 // so a mismatch could only shorten the output, never panic.
-/// Rows per block: two share each input load in the Cortex-M DSP kernels. Elsewhere four for the
-/// encoder's long rows and eight for the decoder's short ones (measured: with four, LLVM does not
-/// vectorize the 64-long int16 rows well and decoding takes 3-4x longer on x86-64).
+/// Rows per block: two share each input load in the Cortex-M DSP kernels. Elsewhere (the portable
+/// build: Cortex-M0, or hosts without AVX2) four for the encoder's long rows and eight for the
+/// decoder's short ones, which LLVM vectorizes better than four.
 #[cfg(ae_core_dsp)]
 const ROWS: usize = 2;
 #[cfg(not(ae_core_dsp))]
