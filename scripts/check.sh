@@ -15,6 +15,8 @@ cargo fmt --all -- --check
 
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+# ae-core on its own, as a no_std user on x86-64 gets it (no `std`, so no AVX2 dispatch).
+cargo clippy -p ae-core --lib -- -D warnings
 
 step "cargo test --workspace"
 # Real-data tests read ../shared/data next to the repository unless TINYAE_DATA points elsewhere.

@@ -9,7 +9,7 @@
 
 pub mod requant;
 pub mod sigmoid_lut;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", any(feature = "std", target_feature = "avx2")))]
 mod x86;
 
 use crate::error::ModelKind;

@@ -15,7 +15,7 @@
 
 #[cfg(ae_core_dsp)]
 pub mod dsp;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", any(feature = "std", target_feature = "avx2")))]
 pub(crate) mod x86;
 
 /// Independent accumulators per dot product.
