@@ -101,3 +101,41 @@ fn integer_kernels_are_exact_at_the_extreme_weights_and_pixels() {
         assert_dispatched_equals_portable(&params, &images, 4);
     }
 }
+
+#[test]
+fn decoder_with_small_shifts_takes_the_general_path_and_still_agrees() {
+    // Exported models always have decoder shifts above 32 (the vector fast path); a hand-edited
+    // one with a few small shifts must give the portable result too, block by block.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let (input, latent) = (784, 64);
+    let params = Params::glorot(input, latent, 0.3, &mut rng);
+    let images: Vec<u8> = (0..input * 20).map(|_| rng.random()).collect();
+    let calib = ImageSet {
+        pixels: images.clone(),
+        count: 20,
+        rows: 28,
+        cols: 28,
+    };
+    let float = ModelBytes::new(&params.to_model_file().unwrap());
+    let ModelRef::Float(f) = float.parse("f".as_ref()).unwrap() else {
+        unreachable!()
+    };
+    let int8 = ModelBytes::new(&trainer::quantize::quantize(&f, &calib).unwrap());
+    let ModelRef::Int8(q) = int8.parse("q".as_ref()).unwrap() else {
+        unreachable!()
+    };
+    let mut shifts = q.decoder.shifts.to_vec();
+    for channel in [3, 100, 783] {
+        shifts[channel] = 20 + (channel % 13) as u8;
+    }
+    let mut edited = q;
+    edited.decoder.shifts = &shifts;
+    for img in images.chunks(input) {
+        let mut code = vec![0u8; latent];
+        int8_kernels::encode_unchecked(&edited, img, &mut code);
+        let (mut pa, mut pb) = (vec![0u8; input], vec![0u8; input]);
+        int8_kernels::decode_unchecked(&edited, &code, &mut vec![0; latent], &mut pa);
+        int8_kernels::decode_portable(&edited, &code, &mut vec![0; latent], &mut pb);
+        assert_eq!(pa, pb);
+    }
+}

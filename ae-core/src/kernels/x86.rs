@@ -13,15 +13,8 @@
 //! Every function here needs AVX2; the callers in [`super`] and [`crate::int8`] check for it once
 //! per call (with the `std` feature) or at compile time (`target_feature = "avx2"`).
 
-use core::arch::x86_64::{
-    __m128, __m256, __m256i, _mm256_add_epi32, _mm256_add_ps, _mm256_castps256_ps128,
-    _mm256_castsi256_si128, _mm256_cvtepi8_epi16, _mm256_cvtepu8_epi16, _mm256_extractf128_ps,
-    _mm256_extracti128_si256, _mm256_hadd_epi32, _mm256_loadu_ps, _mm256_loadu_si256,
-    _mm256_madd_epi16, _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_permute2x128_si256,
-    _mm256_permutevar8x32_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_setzero_si256,
-    _mm256_shuffle_ps, _mm256_storeu_ps, _mm_add_epi32, _mm_add_ps, _mm_add_ss, _mm_cvtsi128_si32,
-    _mm_cvtss_f32, _mm_loadu_si128, _mm_movehl_ps, _mm_shuffle_epi32, _mm_shuffle_ps,
-};
+// Intrinsics by their Intel names, as the reference documents them.
+use core::arch::x86_64::*;
 
 use super::LANES;
 
