@@ -241,11 +241,7 @@ unsafe fn decode_blocks(layer: &QuantLayerRef<'_>, centred: &[i16], pixels: &mut
                 _mm256_loadu_si256(mult.as_ptr().cast()),
                 _mm256_cvtepu8_epi32(_mm_loadl_epi64(shift.as_ptr().cast())),
             );
-            let mut lanes = [0i32; 8];
-            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), index);
-            for (o, i) in out.iter_mut().zip(lanes) {
-                *o = sigmoid_lut::lookup(i);
-            }
+            store_pixels8(index, out);
         }
         done += 8;
     }
@@ -266,6 +262,27 @@ unsafe fn requantize8(acc: __m256i, mult: __m256i, shift: __m256i) -> __m256i {
         let shifted = _mm256_srav_epi32(high, _mm256_sub_epi32(shift, _mm256_set1_epi32(33)));
         let rounded = _mm256_srai_epi32::<1>(_mm256_add_epi32(shifted, _mm256_set1_epi32(1)));
         _mm256_add_epi32(rounded, _mm256_set1_epi32(sigmoid_lut::ZERO))
+    }
+}
+
+/// The pixels of eight sigmoid-table indices: clamped to the table in the vector (as
+/// [`sigmoid_lut::lookup`] clamps them), then looked up one by one.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+unsafe fn store_pixels8(index: __m256i, out: &mut [u8; 8]) {
+    let mut lanes = [0u32; 8];
+    // SAFETY: register-only AVX2 instructions and a 32-byte store into `lanes`; AVX2 is available
+    // (the caller's contract).
+    unsafe {
+        let last = _mm256_set1_epi32(sigmoid_lut::LEN as i32 - 1);
+        let clamped = _mm256_min_epi32(_mm256_max_epi32(index, _mm256_setzero_si256()), last);
+        _mm256_storeu_si256(lanes.as_mut_ptr().cast(), clamped);
+    }
+    for (o, i) in out.iter_mut().zip(lanes) {
+        // Always in the table after the clamp; `0` is unreachable.
+        *o = sigmoid_lut::TABLE.get(i as usize).copied().unwrap_or(0);
     }
 }
 
@@ -299,12 +316,8 @@ unsafe fn decoder_block(layer: &QuantLayerRef<'_>, first: usize, dots: __m256i, 
                 )
             };
             let index = requantize8(_mm256_add_epi32(bias, dots), mult, shift);
-            let mut lanes = [0i32; 8];
-            // SAFETY: `lanes` is 32 bytes.
-            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), index) };
-            for (o, i) in out.iter_mut().zip(lanes) {
-                *o = sigmoid_lut::lookup(i);
-            }
+            // SAFETY: this function's caller guarantees AVX2.
+            unsafe { store_pixels8(index, out) };
             return;
         }
     }
