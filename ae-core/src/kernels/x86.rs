@@ -1,17 +1,19 @@
-//! AVX2 dot products for x86-64 hosts, written with `core::arch` intrinsics.
+//! AVX2 dot products for x86-64 hosts, written with `core::arch` intrinsics, and the float layers.
 //!
-//! Left to the auto-vectorizer, the lane-parallel loops in [`super`] ran at about a third of what
-//! the machine can do (the row-block closures ended up outside the AVX2 copy, and the int8 paths
-//! widened every product to 32 bits). These are the same computations spelled out:
+//! Left to the auto-vectorizer, the lane-parallel loops in [`super`] ran two to four times slower
+//! than these (the row-block closures ended up outside the AVX2 copy, the 64-long decoder rows
+//! were reduced one at a time, and the int8 paths widened every product to 32 bits). These are
+//! the same computations spelled out:
 //!
 //! * float: sixteen lanes as two 256-bit registers per row, multiplied then added (no FMA), and
-//!   reduced with the same pairwise tree as [`super::dot_f32_rows`] — so the bits are the
-//!   portable kernel's;
+//!   reduced with the same pairwise tree as [`super::dot_f32_rows`] — for the decoder, eight rows
+//!   at once on transposed registers — so the bits are the portable kernel's;
 //! * integer: `vpmaddwd` on sign-extended weights (sixteen products per instruction, summed in
-//!   pairs into 32 bits). Integer sums are exact, so any order gives the portable result.
+//!   pairs into 32 bits), for the int8 layers in `int8/x86.rs` (whose encoder uses `vpmaddubsw`
+//!   on split pixels instead). Integer sums are exact, so any order gives the portable result.
 //!
-//! Every function here needs AVX2; the callers in [`super`] and [`crate::int8`] check for it once
-//! per call (with the `std` feature) or at compile time (`target_feature = "avx2"`).
+//! Every function here needs AVX2; the layer functions' callers check for it once per call (with
+//! the `std` feature) or know it at compile time (`target_feature = "avx2"`).
 
 // Intrinsics by their Intel names, as the reference documents them.
 use core::arch::x86_64::*;
