@@ -154,7 +154,14 @@ pub fn decode(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u
     let done = if fast {
         // SAFETY: this function only runs on CPUs with AVX2; `fast` is the condition
         // `decode_blocks` asks for.
-        unsafe { decode_blocks(layer, centred, pixels) }
+        unsafe {
+            // The MNIST shape (64-long rows) with a compile-time chunk count: the loop unrolls
+            // and the four code vectors stay in registers for the whole layer.
+            match centred.as_chunks::<16>().0 {
+                [a, b, c, d] => decode_blocks(layer, &[*a, *b, *c, *d], pixels),
+                chunks => decode_blocks(layer, chunks, pixels),
+            }
+        }
     } else {
         0
     };
@@ -208,13 +215,18 @@ unsafe fn all_in_range(bytes: &[u8], lo: u8, hi: u8) -> bool {
 /// 32 — over whole blocks of eight rows, with weights and requantization records walked in step
 /// (no per-row slicing). Returns the number of pixels written.
 ///
+/// The centred codes come as 16-value chunks: a slice, or an array when the count is known.
+///
 /// # Safety
-/// The CPU supports AVX2, `centred.len()` is a non-zero multiple of 16 and every decoder shift is
-/// in `33..=62`.
+/// The CPU supports AVX2, there is at least one chunk and every decoder shift is in `33..=62`.
 #[inline(always)]
-unsafe fn decode_blocks(layer: &QuantLayerRef<'_>, centred: &[i16], pixels: &mut [u8]) -> usize {
-    let row_len = centred.len();
-    let x_chunks = centred.as_chunks::<16>().0;
+unsafe fn decode_blocks<X: AsRef<[[i16; 16]]> + ?Sized>(
+    layer: &QuantLayerRef<'_>,
+    x_chunks: &X,
+    pixels: &mut [u8],
+) -> usize {
+    let x_chunks = x_chunks.as_ref();
+    let row_len = 16 * x_chunks.len();
     let blocks = layer
         .weights
         .chunks_exact(8 * row_len)
