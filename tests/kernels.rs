@@ -25,17 +25,7 @@ fn assert_dispatched_equals_portable(params: &Params, images: &[u8], count: usiz
         assert_eq!(bits(&ya), bits(&yb), "float decoder, {input}/{latent}");
     }
 
-    let calib = ImageSet {
-        pixels: images.to_vec(),
-        count,
-        rows: 1,
-        cols: input,
-    };
-    let float = ModelBytes::new(&params.to_model_file().unwrap());
-    let ModelRef::Float(f) = float.parse("f".as_ref()).unwrap() else {
-        unreachable!()
-    };
-    let int8 = ModelBytes::new(&trainer::quantize::quantize(&f, &calib).unwrap());
+    let int8 = int8_model(params, images, count);
     let ModelRef::Int8(q) = int8.parse("q".as_ref()).unwrap() else {
         unreachable!()
     };
@@ -49,6 +39,21 @@ fn assert_dispatched_equals_portable(params: &Params, images: &[u8], count: usiz
         int8_kernels::decode_portable(&q, &ca, &mut vec![0; latent], &mut pb);
         assert_eq!(pa, pb, "int8 decoder, {input}/{latent}");
     }
+}
+
+/// The int8 export of `params`, calibrated on `count` images of `params.input()` pixels.
+fn int8_model(params: &Params, images: &[u8], count: usize) -> ModelBytes {
+    let calib = ImageSet {
+        pixels: images.to_vec(),
+        count,
+        rows: 1,
+        cols: params.input(),
+    };
+    let float = ModelBytes::new(&params.to_model_file().unwrap());
+    let ModelRef::Float(f) = float.parse("f".as_ref()).unwrap() else {
+        unreachable!()
+    };
+    ModelBytes::new(&trainer::quantize::quantize(&f, &calib).unwrap())
 }
 
 fn bits(v: &[f32]) -> Vec<u32> {
@@ -110,17 +115,7 @@ fn decoder_with_small_shifts_takes_the_general_path_and_still_agrees() {
     let (input, latent) = (784, 64);
     let params = Params::glorot(input, latent, 0.3, &mut rng);
     let images: Vec<u8> = (0..input * 20).map(|_| rng.random()).collect();
-    let calib = ImageSet {
-        pixels: images.clone(),
-        count: 20,
-        rows: 28,
-        cols: 28,
-    };
-    let float = ModelBytes::new(&params.to_model_file().unwrap());
-    let ModelRef::Float(f) = float.parse("f".as_ref()).unwrap() else {
-        unreachable!()
-    };
-    let int8 = ModelBytes::new(&trainer::quantize::quantize(&f, &calib).unwrap());
+    let int8 = int8_model(&params, &images, 20);
     let ModelRef::Int8(q) = int8.parse("q".as_ref()).unwrap() else {
         unreachable!()
     };
