@@ -180,7 +180,7 @@ pub fn decode(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u
             decoder_block(layer, done + first, dot8_i16_i8_rows(rows, centred), out)
         },
         |i, row, o| {
-            let dot = dot_i16_i8_single_row(row, centred);
+            let dot = crate::kernels::dot_i16_i8(centred, row);
             *o = decoder_pixel(layer, done + i, dot);
         },
     );
@@ -248,16 +248,36 @@ unsafe fn decode_blocks<X: AsRef<[[i16; 16]]> + ?Sized>(
                     *a = _mm256_add_epi32(*a, _mm256_madd_epi16(x, w));
                 }
             }
-            let index = requantize8(
-                _mm256_add_epi32(transpose_sum(acc), _mm256_loadu_si256(bias.as_ptr().cast())),
-                _mm256_loadu_si256(mult.as_ptr().cast()),
-                _mm256_cvtepu8_epi32(_mm_loadl_epi64(shift.as_ptr().cast())),
-            );
-            store_pixels8(index, out);
+            finish_block(bias, mult, shift, transpose_sum(acc), out);
         }
         done += 8;
     }
     done
+}
+
+/// The eight pixels of a block from its dot products and requantization records: bias added,
+/// requantized ([`requantize8`]) and looked up ([`store_pixels8`]).
+///
+/// # Safety
+/// The CPU supports AVX2 and every shift is in `33..=62`.
+#[inline(always)]
+unsafe fn finish_block(
+    bias: &[[u8; 4]; 8],
+    mult: &[[u8; 4]; 8],
+    shift: &[u8; 8],
+    dots: __m256i,
+    out: &mut [u8; 8],
+) {
+    // SAFETY: AVX2 is available (the caller's contract); the loads read the 32 bytes of `bias`
+    // and of `mult` and the 8 bytes of `shift`.
+    unsafe {
+        let index = requantize8(
+            _mm256_add_epi32(dots, _mm256_loadu_si256(bias.as_ptr().cast())),
+            _mm256_loadu_si256(mult.as_ptr().cast()),
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64(shift.as_ptr().cast())),
+        );
+        store_pixels8(index, out);
+    }
 }
 
 /// Sigmoid-table indices of eight biased accumulators: `((high >> (shift - 33)) + 1) >> 1` plus
@@ -298,38 +318,30 @@ unsafe fn store_pixels8(index: __m256i, out: &mut [u8; 8]) {
     }
 }
 
-/// One decoder row's dot product (the last, partial block of rows).
-fn dot_i16_i8_single_row(row: &[i8], centred: &[i16]) -> i32 {
-    row.iter().zip(centred).fold(0i32, |s, (&w, &c)| {
-        s.wrapping_add(i32::from(w) * i32::from(c))
-    })
-}
-
 /// The decoder's eight output pixels for the rows starting at `first`, given their dot products.
 ///
 /// # Safety
 /// The CPU supports AVX2.
 #[inline(always)]
 unsafe fn decoder_block(layer: &QuantLayerRef<'_>, first: usize, dots: __m256i, out: &mut [u8; 8]) {
-    let bias = layer.bias.get(first..first + 8);
-    let mult = layer.multipliers.get(first..first + 8);
-    let shift = layer
-        .shifts
-        .get(first..first + 8)
-        .and_then(|s| <&[u8; 8]>::try_from(s).ok());
-    if let (Some(bias), Some(mult), Some(shift)) = (bias, mult, shift) {
-        if bias.len() == 8 && mult.len() == 8 && shift.iter().all(|&s| (33..=62).contains(&s)) {
-            // SAFETY: `bias` and `mult` are eight 4-byte records (32 bytes each), `shift` 8 bytes.
-            let (bias, mult, shift) = unsafe {
-                (
-                    _mm256_loadu_si256(bias.as_ptr().cast()),
-                    _mm256_loadu_si256(mult.as_ptr().cast()),
-                    _mm256_cvtepu8_epi32(_mm_loadl_epi64(shift.as_ptr().cast())),
-                )
-            };
-            let index = requantize8(_mm256_add_epi32(bias, dots), mult, shift);
-            // SAFETY: this function's caller guarantees AVX2.
-            unsafe { store_pixels8(index, out) };
+    let records = (
+        layer
+            .bias
+            .get(first..first + 8)
+            .and_then(|b| <&[[u8; 4]; 8]>::try_from(b).ok()),
+        layer
+            .multipliers
+            .get(first..first + 8)
+            .and_then(|m| <&[[u8; 4]; 8]>::try_from(m).ok()),
+        layer
+            .shifts
+            .get(first..first + 8)
+            .and_then(|s| <&[u8; 8]>::try_from(s).ok()),
+    );
+    if let (Some(bias), Some(mult), Some(shift)) = records {
+        if shift.iter().all(|s| (33..=62).contains(s)) {
+            // SAFETY: this function's caller guarantees AVX2; the shifts were just checked.
+            unsafe { finish_block(bias, mult, shift, dots, out) };
             return;
         }
     }
