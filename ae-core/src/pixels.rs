@@ -2,10 +2,12 @@
 //!
 //! The convention is the notebook's: `x = pixel / 255` in, `pixel = round(255 * y)` out.
 
-/// `pixel / 255`.
+/// `pixel / 255`, correctly rounded: the float32 the notebook trains on (numpy's `x / 255` in
+/// float64, then cast). Multiplying by `1.0 / 255.0` instead is one unit in the last place off for
+/// 126 of the 256 grey levels.
 #[inline(always)]
 pub fn to_unit(pixel: u8) -> f32 {
-    f32::from(pixel) * (1.0 / 255.0)
+    f32::from(pixel) / 255.0
 }
 
 /// `round(255 * y)`, saturating outside `[0, 1]`; NaN gives 0.
@@ -32,6 +34,13 @@ pub fn from_unit_slice(values: &[f32], out: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_unit_is_the_notebooks_float32_for_every_pixel() {
+        for p in 0..=255u8 {
+            assert_eq!(to_unit(p), (f64::from(p) / 255.0) as f32, "pixel {p}");
+        }
+    }
 
     #[test]
     fn round_trip_is_exact_for_every_pixel() {
