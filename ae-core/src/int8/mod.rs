@@ -77,11 +77,16 @@ pub(super) fn encoder_code(
     rq.apply(acc).saturating_add(zero_point).clamp(0, 255) as u8
 }
 
+/// Shifts for which [`Requant::apply`] needs only the high word of the 64-bit product (every
+/// exported model's decoder): the block paths write that formula lane by lane.
+pub(super) const HIGH_WORD_SHIFTS: core::ops::RangeInclusive<u8> = 33..=62;
+
 /// The decoder's output pixels for a block of channels starting at `first`.
 ///
-/// When every shift in the block exceeds 32 (always, for exported models) the requantization is
-/// written lane by lane in 32-bit arithmetic — the same formula [`Requant::apply`] uses for those
-/// shifts — so the compiler can vectorize it; otherwise, channel by channel.
+/// When every shift in the block is in [`HIGH_WORD_SHIFTS`] (always, for exported models) the
+/// requantization is written lane by lane in 32-bit arithmetic — the same formula
+/// [`Requant::apply`] uses for those shifts — so the compiler can vectorize it; otherwise, channel
+/// by channel.
 #[inline(always)]
 fn decoder_block<const R: usize>(
     layer: &QuantLayerRef<'_>,
@@ -104,7 +109,7 @@ fn decoder_block<const R: usize>(
             .and_then(|s| <&[u8; R]>::try_from(s).ok()),
     );
     if let (Some(bias), Some(mult), Some(shift)) = params {
-        if shift.iter().all(|&s| (33..=62).contains(&s)) {
+        if shift.iter().all(|s| HIGH_WORD_SHIFTS.contains(s)) {
             let mut index = [0i32; R];
             for k in 0..R {
                 let acc = i32::from_le_bytes(bias[k]).wrapping_add(dots[k]);

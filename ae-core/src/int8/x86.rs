@@ -10,7 +10,10 @@ use core::arch::x86_64::*;
 
 #[cfg(doc)]
 use super::requant::Requant;
-use super::{decoder_pixel, encoder_code, prepare_codes, sigmoid_lut, Int8Ref, QuantLayerRef};
+use super::{
+    decoder_pixel, encoder_code, prepare_codes, sigmoid_lut, Int8Ref, QuantLayerRef,
+    HIGH_WORD_SHIFTS,
+};
 use crate::kernels::for_row_blocks;
 use crate::kernels::x86::{dot8_i16_i8_rows, dot_u8_i8_rows, hsum_i32, transpose_sum, widen16};
 
@@ -149,8 +152,9 @@ pub fn decode(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u
     let layer = &m.decoder;
     let row_len = centred.len();
     // SAFETY: this function only runs on CPUs with AVX2.
-    let fast =
-        row_len > 0 && row_len.is_multiple_of(16) && unsafe { all_in_range(layer.shifts, 33, 62) };
+    let fast = row_len > 0
+        && row_len.is_multiple_of(16)
+        && unsafe { all_in_range(layer.shifts, HIGH_WORD_SHIFTS) };
     let done = if fast {
         // SAFETY: this function only runs on CPUs with AVX2; `fast` is the condition
         // `decode_blocks` asks for.
@@ -186,13 +190,14 @@ pub fn decode(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u
     );
 }
 
-/// Whether every byte of `bytes` is in `lo..=hi`, 32 bytes per step. (A scalar `all` over the
+/// Whether every byte of `bytes` is in `range`, 32 bytes per step. (A scalar `all` over the
 /// decoder's 784 shifts cost a tenth of a whole decode; a min/max fold, half.)
 ///
 /// # Safety
 /// The CPU supports AVX2.
 #[inline(always)]
-unsafe fn all_in_range(bytes: &[u8], lo: u8, hi: u8) -> bool {
+unsafe fn all_in_range(bytes: &[u8], range: core::ops::RangeInclusive<u8>) -> bool {
+    let (lo, hi) = (*range.start(), *range.end());
     let (chunks, tail) = bytes.as_chunks::<32>();
     // SAFETY: AVX2 is available (the caller's contract); each load reads one whole 32-byte chunk.
     let chunks_ok = unsafe {
@@ -208,7 +213,7 @@ unsafe fn all_in_range(bytes: &[u8], lo: u8, hi: u8) -> bool {
         }
         _mm256_testz_si256(outside, outside) == 1
     };
-    chunks_ok && tail.iter().all(|b| (lo..=hi).contains(b))
+    chunks_ok && tail.iter().all(|b| range.contains(b))
 }
 
 /// The decoder's main loop for the common shape — rows a multiple of 16 long, every shift above
@@ -218,7 +223,8 @@ unsafe fn all_in_range(bytes: &[u8], lo: u8, hi: u8) -> bool {
 /// The centred codes come as 16-value chunks: a slice, or an array when the count is known.
 ///
 /// # Safety
-/// The CPU supports AVX2, there is at least one chunk and every decoder shift is in `33..=62`.
+/// The CPU supports AVX2, there is at least one chunk and every decoder shift is in
+/// [`HIGH_WORD_SHIFTS`].
 #[inline(always)]
 unsafe fn decode_blocks<X: AsRef<[[i16; 16]]> + ?Sized>(
     layer: &QuantLayerRef<'_>,
@@ -259,7 +265,7 @@ unsafe fn decode_blocks<X: AsRef<[[i16; 16]]> + ?Sized>(
 /// requantized ([`requantize8`]) and looked up ([`store_pixels8`]).
 ///
 /// # Safety
-/// The CPU supports AVX2 and every shift is in `33..=62`.
+/// The CPU supports AVX2 and every shift is in [`HIGH_WORD_SHIFTS`].
 #[inline(always)]
 unsafe fn finish_block(
     bias: &[[u8; 4]; 8],
@@ -285,7 +291,7 @@ unsafe fn finish_block(
 /// above 32.
 ///
 /// # Safety
-/// The CPU supports AVX2; every shift is in `33..=62`.
+/// The CPU supports AVX2; every shift is in [`HIGH_WORD_SHIFTS`].
 #[inline(always)]
 unsafe fn requantize8(acc: __m256i, mult: __m256i, shift: __m256i) -> __m256i {
     // SAFETY: register-only AVX2 instructions; AVX2 is available (the caller's contract).
@@ -339,7 +345,7 @@ unsafe fn decoder_block(layer: &QuantLayerRef<'_>, first: usize, dots: __m256i, 
             .and_then(|s| <&[u8; 8]>::try_from(s).ok()),
     );
     if let (Some(bias), Some(mult), Some(shift)) = records {
-        if shift.iter().all(|s| (33..=62).contains(s)) {
+        if shift.iter().all(|s| HIGH_WORD_SHIFTS.contains(s)) {
             // SAFETY: this function's caller guarantees AVX2; the shifts were just checked.
             unsafe { finish_block(bias, mult, shift, dots, out) };
             return;
@@ -371,10 +377,10 @@ unsafe fn mul_high(a: __m256i, b: __m256i) -> __m256i {
 mod tests {
     use super::all_in_range;
 
-    /// `all_in_range(bytes, 33, 62)`, or `None` without AVX2.
+    /// `all_in_range(bytes, 33..=62)`, or `None` without AVX2.
     fn fast_range(bytes: &[u8]) -> Option<bool> {
         // SAFETY: AVX2 is checked first.
-        std::is_x86_feature_detected!("avx2").then(|| unsafe { all_in_range(bytes, 33, 62) })
+        std::is_x86_feature_detected!("avx2").then(|| unsafe { all_in_range(bytes, 33..=62) })
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Reading IDX image files (`.gz` or raw) with every header field checked before any pixel is read.
 //!
 //! The `mnist` crate reads the same format but only at MNIST's exact sizes (60,000 / 10,000 images
-//! of 28x28, uncompressed) and panics on anything else, so tinyae validates and reads the files
-//! itself; a test checks both readers agree on a full-size set.
+//! of 28x28, uncompressed) and panics on anything else: that layout goes through the crate
+//! ([`super::standard`]), every other set through this reader; a test checks both agree on a
+//! full-size set.
 
 use std::io::Read;
 use std::path::Path;

@@ -7,11 +7,14 @@
 
 use std::path::Path;
 
+use super::idx::IMAGES_MAGIC;
 use super::{ImageSet, TEST_IMAGES, TRAIN_IMAGES};
 use crate::error::{Error, Result};
 
 const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
 const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
+/// Magic number of an IDX file of unsigned bytes with one dimension (labels).
+const LABELS_MAGIC: u32 = 0x0000_0801;
 const SIDE: u32 = 28;
 
 /// `true` when `path` is a raw IDX file with exactly this header and length.
@@ -45,10 +48,10 @@ pub fn try_load(dir: &Path) -> Result<Option<(ImageSet, ImageSet)>> {
         return Ok(None);
     };
     let layout = [
-        (TRAIN_IMAGES, 0x0803, vec![60_000, SIDE, SIDE]),
-        (TEST_IMAGES, 0x0803, vec![10_000, SIDE, SIDE]),
-        (TRAIN_LABELS, 0x0801, vec![60_000]),
-        (TEST_LABELS, 0x0801, vec![10_000]),
+        (TRAIN_IMAGES, IMAGES_MAGIC, vec![60_000, SIDE, SIDE]),
+        (TEST_IMAGES, IMAGES_MAGIC, vec![10_000, SIDE, SIDE]),
+        (TRAIN_LABELS, LABELS_MAGIC, vec![60_000]),
+        (TEST_LABELS, LABELS_MAGIC, vec![10_000]),
     ];
     for (name, magic, dims) in &layout {
         if !has_layout(&dir.join(name), *magic, dims)? {
