@@ -1,0 +1,339 @@
+//! Entropy coding of latent codes: fewer bytes per image, with a rate the caller controls.
+//!
+//! The int8 encoder's 8-bit codes are far from uniform, and neighbouring dimensions are correlated.
+//! The model file (version 2) may carry an entropy model fitted on the training codes: a linear
+//! predictor of each dimension from the ones before it (integer weights), and one table of
+//! residual frequencies per dimension. The range coder in [`range`] turns each code into about as
+//! many bits as the model says it carries. A *step* quantizes the code around the zero point
+//! first (coarser bins, fewer bytes); every step's bin probabilities follow exactly from the one
+//! table per dimension, so no table is stored per step. Step 1 is lossless.
+//!
+//! Everything runs on caller buffers with a bounded stack: it is the same code on a Cortex-M0 and
+//! on the host, and both give the same bytes. `FORMAT.md` (*Entropy coding*) is normative.
+
+pub mod range;
+
+use crate::Error;
+use range::{Decoder, Encoder, PROB_BITS};
+
+/// Number of code values (8-bit codes).
+pub const SYMBOLS: usize = 256;
+/// Largest predictor shift a file may hold.
+pub const MAX_PREDICTOR_SHIFT: u8 = 24;
+/// Bound on each predictor sum `|b| + 255 * sum |a|`, so rounding cannot overflow i32.
+pub const PREDICTOR_BOUND: i64 = 1 << 30;
+/// The steps rate control tries, finest first.
+pub const STEP_LADDER: [u8; 16] = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, 64, 128, 255];
+const TOTAL: u32 = 1 << PROB_BITS;
+
+/// The longest coded image (step byte and payload) a model with `latent` dimensions can produce.
+/// Each dimension costs at most 16 bits plus the truncation loss of `range >> 16` (under 1/128
+/// of a bit per dimension), and the finish writes at most 4 bytes.
+pub const fn max_coded_len(latent: usize) -> usize {
+    1 + 2 * latent + latent / 64 + 6
+}
+
+/// A validated entropy model borrowed from a model file.
+#[derive(Debug, Clone, Copy)]
+pub struct EntropyRef<'a> {
+    latent: usize,
+    zero_point: u8,
+    shift: u8,
+    bias: &'a [i32],
+    cumulative: &'a [u16],
+    weights: &'a [i16],
+}
+
+/// Checks tables against the rules of `FORMAT.md`; shared by the parser and the writer.
+pub(crate) fn validate_tables(
+    latent: usize,
+    shift: u8,
+    bias: &[i32],
+    cumulative: &[u16],
+    weights: &[i16],
+) -> Result<(), Error> {
+    let len = |tensor, expected: usize, found: usize| {
+        if expected == found {
+            Ok(())
+        } else {
+            Err(Error::TensorLength {
+                tensor,
+                expected,
+                found,
+            })
+        }
+    };
+    len("entropy.predictor_bias", latent * 4, bias.len() * 4)?;
+    len(
+        "entropy.cumulative",
+        latent * SYMBOLS * 2,
+        cumulative.len() * 2,
+    )?;
+    len(
+        "entropy.predictor_weights",
+        triangle(latent) * 2,
+        weights.len() * 2,
+    )?;
+    if !(1..=MAX_PREDICTOR_SHIFT).contains(&shift) {
+        return Err(Error::InvalidValue("predictor shift must be in 1..=24"));
+    }
+    for table in cumulative.chunks_exact(SYMBOLS) {
+        if table[0] != 0 || table.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(Error::InvalidValue(
+                "cumulative frequencies must start at 0 and strictly increase",
+            ));
+        }
+    }
+    for (j, &b) in bias.iter().enumerate() {
+        let row = &weights[triangle(j)..triangle(j + 1)];
+        let sum: i64 = row.iter().map(|&a| i64::from(a).abs()).sum();
+        if i64::from(b).abs() + 255 * sum > PREDICTOR_BOUND {
+            return Err(Error::InvalidValue("predictor sums must stay within 2^30"));
+        }
+    }
+    Ok(())
+}
+
+/// Weights in the rows before row `j` of the lower triangle: `j * (j - 1) / 2`.
+const fn triangle(j: usize) -> usize {
+    j * j.saturating_sub(1) / 2
+}
+
+impl<'a> EntropyRef<'a> {
+    /// Borrows and validates the tables in `tensors` (4-byte aligned in memory).
+    pub(crate) fn parse(
+        latent: usize,
+        zero_point: u8,
+        shift: u8,
+        tensors: &'a [u8],
+    ) -> Result<Self, Error> {
+        let bias_len = latent * 4;
+        let cum_len = latent * SYMBOLS * 2;
+        let expected = bias_len + cum_len + triangle(latent) * 2;
+        if tensors.len() != expected {
+            return Err(Error::TensorLength {
+                tensor: "entropy tensors",
+                expected,
+                found: tensors.len(),
+            });
+        }
+        if cfg!(target_endian = "big") {
+            return Err(Error::InvalidValue(
+                "entropy models need a little-endian target",
+            ));
+        }
+        let (bias, rest) = tensors.split_at(bias_len);
+        let (cumulative, weights) = rest.split_at(cum_len);
+        let cast = |e| match e {
+            bytemuck::PodCastError::TargetAlignmentGreaterAndInputNotAligned => Error::Misaligned,
+            _ => Error::Malformed,
+        };
+        let bias: &[i32] = bytemuck::try_cast_slice(bias).map_err(cast)?;
+        let cumulative: &[u16] = bytemuck::try_cast_slice(cumulative).map_err(cast)?;
+        let weights: &[i16] = bytemuck::try_cast_slice(weights).map_err(cast)?;
+        validate_tables(latent, shift, bias, cumulative, weights)?;
+        Ok(EntropyRef {
+            latent,
+            zero_point,
+            shift,
+            bias,
+            cumulative,
+            weights,
+        })
+    }
+
+    /// Latent dimensions coded.
+    pub fn latent(&self) -> usize {
+        self.latent
+    }
+
+    /// Codes `code` at `step` into `out` (step byte, then payload) and returns the length used.
+    /// `recon` (length `latent`) receives the codes the decoder will reconstruct.
+    /// [`Error::DoesNotFit`] when `out` is too short; [`max_coded_len`] bytes always suffice.
+    pub fn encode(
+        &self,
+        code: &[u8],
+        step: u8,
+        recon: &mut [u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.check_len(code.len())?;
+        self.check_len(recon.len())?;
+        if step == 0 {
+            return Err(Error::InvalidValue("quantization step must be in 1..=255"));
+        }
+        let Some((head, payload)) = out.split_first_mut() else {
+            return Err(Error::DoesNotFit { max_bytes: 0 });
+        };
+        *head = step;
+        let limit = payload.len() + 1;
+        let bins = Bins::new(self.zero_point, step);
+        let mut enc = Encoder::new(payload);
+        for j in 0..self.latent {
+            let table = self.table(j, self.predict(j, recon));
+            let q = bins.of(code[j]);
+            let (lo, hi) = bins.span(q);
+            enc.encode(table.below(lo), table.below(hi + 1));
+            recon[j] = bins.centre(q);
+        }
+        match enc.finish() {
+            Ok(n) => Ok(n + 1),
+            Err(range::Overflow) => Err(Error::DoesNotFit { max_bytes: limit }),
+        }
+    }
+
+    /// Rate control: codes `code` with the finest step of [`STEP_LADDER`] whose coded image fits
+    /// in `max_bytes` (step byte included), into `out`. Returns `(length, step)`;
+    /// [`Error::DoesNotFit`] when even the coarsest step does not fit.
+    pub fn encode_within(
+        &self,
+        code: &[u8],
+        max_bytes: usize,
+        recon: &mut [u8],
+        out: &mut [u8],
+    ) -> Result<(usize, u8), Error> {
+        let cap = max_bytes.min(out.len());
+        for step in STEP_LADDER {
+            match self.encode(code, step, recon, &mut out[..cap]) {
+                Ok(n) => return Ok((n, step)),
+                Err(Error::DoesNotFit { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::DoesNotFit { max_bytes })
+    }
+
+    /// Decodes a coded image into `code` (length `latent`; the bin centres of its step) and
+    /// returns the step. Any byte string gives codes or an error, in work bounded by `latent`.
+    pub fn decode(&self, coded: &[u8], code: &mut [u8]) -> Result<u8, Error> {
+        self.check_len(code.len())?;
+        let Some((&step, payload)) = coded.split_first() else {
+            return Err(Error::CorruptCode);
+        };
+        if step == 0 || payload.last() == Some(&0) {
+            return Err(Error::CorruptCode);
+        }
+        let bins = Bins::new(self.zero_point, step);
+        let (first, last) = (bins.of(0), bins.of(255));
+        let mut dec = Decoder::new(payload);
+        for j in 0..self.latent {
+            let table = self.table(j, self.predict(j, code));
+            let v = dec.target().map_err(|range::Corrupt| Error::CorruptCode)?;
+            // The last bin whose start is at or below v (the first bin starts at 0).
+            let (mut lo_q, mut hi_q) = (first, last);
+            while lo_q < hi_q {
+                let mid = lo_q + (hi_q - lo_q + 1) / 2;
+                if table.below(bins.span(mid).0) <= v {
+                    lo_q = mid;
+                } else {
+                    hi_q = mid - 1;
+                }
+            }
+            let (lo, hi) = bins.span(lo_q);
+            dec.consume(table.below(lo), table.below(hi + 1));
+            code[j] = bins.centre(lo_q);
+        }
+        if payload.len() > dec.span() {
+            return Err(Error::CorruptCode);
+        }
+        Ok(step)
+    }
+
+    fn check_len(&self, found: usize) -> Result<(), Error> {
+        if found == self.latent {
+            Ok(())
+        } else {
+            Err(Error::BufferSize {
+                expected: self.latent,
+                found,
+            })
+        }
+    }
+
+    /// The predicted code of dimension `j` from the reconstructed codes before it.
+    #[inline]
+    fn predict(&self, j: usize, recon: &[u8]) -> u8 {
+        let z = i32::from(self.zero_point);
+        let row = &self.weights[triangle(j)..triangle(j + 1)];
+        let mut acc = self.bias[j];
+        for (&a, &r) in row.iter().zip(recon) {
+            acc += i32::from(a) * (i32::from(r) - z);
+        }
+        let rounded = (acc + (1 << (self.shift - 1))) >> self.shift;
+        (z + rounded).clamp(0, 255) as u8
+    }
+
+    fn table(&self, j: usize, predicted: u8) -> Rotated<'a> {
+        let start = j * SYMBOLS;
+        Rotated {
+            cumulative: &self.cumulative[start..start + SYMBOLS],
+            offset: (SYMBOLS - usize::from(predicted)) % SYMBOLS,
+        }
+    }
+}
+
+/// One dimension's residual table, rotated so that the residual 0 falls on the predicted code.
+struct Rotated<'a> {
+    cumulative: &'a [u16],
+    offset: usize,
+}
+
+impl Rotated<'_> {
+    /// `C[i]` with `C[256] = 2^16`.
+    #[inline]
+    fn at(&self, i: usize) -> u32 {
+        self.cumulative.get(i).map_or(TOTAL, |&c| u32::from(c))
+    }
+
+    /// `G(x)`: total frequency of the code values below `x` (`0..=256`).
+    #[inline]
+    fn below(&self, x: usize) -> u32 {
+        let o = self.offset;
+        if o + x <= SYMBOLS {
+            self.at(o + x) - self.at(o)
+        } else {
+            TOTAL - self.at(o) + self.at(o + x - SYMBOLS)
+        }
+    }
+}
+
+/// The bins of one step around the zero point.
+#[derive(Clone, Copy)]
+struct Bins {
+    zero: i32,
+    step: i32,
+    half: i32,
+}
+
+impl Bins {
+    fn new(zero_point: u8, step: u8) -> Self {
+        let step = i32::from(step);
+        Bins {
+            zero: i32::from(zero_point),
+            step,
+            half: step / 2,
+        }
+    }
+
+    /// The bin of code value `c`.
+    #[inline]
+    fn of(self, c: u8) -> i32 {
+        (i32::from(c) - self.zero + self.half).div_euclid(self.step)
+    }
+
+    /// First and last code value of bin `q` (clipped to 0..=255).
+    #[inline]
+    fn span(self, q: i32) -> (usize, usize) {
+        let start = self.zero + q * self.step - self.half;
+        (
+            start.max(0) as usize,
+            (start + self.step - 1).min(255) as usize,
+        )
+    }
+
+    /// The code value bin `q` decodes to.
+    #[inline]
+    fn centre(self, q: i32) -> u8 {
+        (self.zero + q * self.step).clamp(0, 255) as u8
+    }
+}
