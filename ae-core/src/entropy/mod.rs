@@ -149,7 +149,8 @@ impl<'a> EntropyRef<'a> {
 
     /// Codes `code` at `step` into `out` (step byte, then payload) and returns the length used.
     /// `recon` (length `latent`) receives the codes the decoder will reconstruct.
-    /// [`Error::DoesNotFit`] when `out` is too short; [`max_coded_len`] bytes always suffice.
+    /// [`Error::DoesNotFit`] when `out` cannot hold the stream before its trailing zero bytes are
+    /// dropped; [`max_coded_len`] bytes always suffice.
     pub fn encode(
         &self,
         code: &[u8],
@@ -183,8 +184,9 @@ impl<'a> EntropyRef<'a> {
     }
 
     /// Rate control: codes `code` with the finest step of [`STEP_LADDER`] whose coded image fits
-    /// in `max_bytes` (step byte included), into `out`. Returns `(length, step)`;
-    /// [`Error::DoesNotFit`] when even the coarsest step does not fit.
+    /// in `max_bytes` (step byte included), into `out`, which must hold [`max_coded_len`] bytes
+    /// (a trial needs room for its whole stream before the trailing zeros are dropped). Returns
+    /// `(length, step)`; [`Error::DoesNotFit`] when even the coarsest step does not fit.
     pub fn encode_within(
         &self,
         code: &[u8],
@@ -192,12 +194,17 @@ impl<'a> EntropyRef<'a> {
         recon: &mut [u8],
         out: &mut [u8],
     ) -> Result<(usize, u8), Error> {
-        let cap = max_bytes.min(out.len());
+        let needed = max_coded_len(self.latent);
+        if out.len() < needed {
+            return Err(Error::BufferSize {
+                expected: needed,
+                found: out.len(),
+            });
+        }
         for step in STEP_LADDER {
-            match self.encode(code, step, recon, &mut out[..cap]) {
-                Ok(n) => return Ok((n, step)),
-                Err(Error::DoesNotFit { .. }) => continue,
-                Err(e) => return Err(e),
+            let n = self.encode(code, step, recon, out)?;
+            if n <= max_bytes {
+                return Ok((n, step));
             }
         }
         Err(Error::DoesNotFit { max_bytes })
