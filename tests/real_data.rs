@@ -40,7 +40,8 @@ fn mnist_subset_trains_exports_and_int8_tracks_float() {
     let ae_core::format::ModelRef::Float(f) = float else {
         unreachable!()
     };
-    let int8_bytes = ModelBytes::new(&trainer::quantize::quantize(&f, &splits.train).unwrap());
+    let int8_bytes =
+        ModelBytes::new(&trainer::quantize::quantize(&f, &splits.train, true).unwrap());
     let int8 = int8_bytes.parse("q".as_ref()).unwrap();
     let q = trainer::eval::evaluate(&int8, &splits.test).unwrap();
     assert!(

@@ -94,8 +94,22 @@ pub(crate) fn validate_tables(
     Ok(())
 }
 
+/// The predictor of `FORMAT.md`: `clamp(z + ((b + sum a[k] (r[k] - z) + 2^(S-1)) >> S), 0, 255)`.
+/// Public so that an exporter fits its tables on exactly the predictions the coder makes; the
+/// sum must respect [`PREDICTOR_BOUND`] (a validated model does).
+#[inline]
+pub fn predict(zero_point: u8, shift: u8, bias: i32, row: &[i16], recon: &[u8]) -> u8 {
+    let z = i32::from(zero_point);
+    let mut acc = bias;
+    for (&a, &r) in row.iter().zip(recon) {
+        acc += i32::from(a) * (i32::from(r) - z);
+    }
+    let rounded = (acc + (1 << (shift - 1))) >> shift;
+    (z + rounded).clamp(0, 255) as u8
+}
+
 /// Weights in the rows before row `j` of the lower triangle: `j * (j - 1) / 2`.
-const fn triangle(j: usize) -> usize {
+pub const fn triangle(j: usize) -> usize {
     j * j.saturating_sub(1) / 2
 }
 
@@ -260,14 +274,8 @@ impl<'a> EntropyRef<'a> {
     /// The predicted code of dimension `j` from the reconstructed codes before it.
     #[inline]
     fn predict(&self, j: usize, recon: &[u8]) -> u8 {
-        let z = i32::from(self.zero_point);
         let row = &self.weights[triangle(j)..triangle(j + 1)];
-        let mut acc = self.bias[j];
-        for (&a, &r) in row.iter().zip(recon) {
-            acc += i32::from(a) * (i32::from(r) - z);
-        }
-        let rounded = (acc + (1 << (self.shift - 1))) >> self.shift;
-        (z + rounded).clamp(0, 255) as u8
+        predict(self.zero_point, self.shift, self.bias[j], row, recon)
     }
 
     fn table(&self, j: usize, predicted: u8) -> Rotated<'a> {
