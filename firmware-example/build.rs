@@ -175,10 +175,10 @@ fn expected_coded(manifest: &Path, digits: &[u8]) -> Vec<u8> {
         let image: &[u8; PIXELS] = d.try_into().unwrap();
         let mut code = [0u8; LATENT];
         model.encode(image, &mut code);
-        let mut recon = [0u8; LATENT];
+        let mut centred = [0i16; LATENT];
         let mut coded = vec![0u8; slot];
         let (n, _) = entropy
-            .encode_within(&code, usize::from(MAX_BYTES), &mut recon, &mut coded)
+            .encode_within(&code, usize::from(MAX_BYTES), &mut centred, &mut coded)
             .unwrap();
         out.push(n as u8);
         out.extend_from_slice(&coded);

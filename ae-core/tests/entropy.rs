@@ -22,12 +22,14 @@ proptest! {
     fn coded_images_decode_to_the_bin_centres(code in prop::array::uniform3(any::<u8>()), step in 1u8..=255) {
         with_model(|e| {
             let mut out = [0u8; 64];
+            let mut centred = [0i16; 3];
+            let n = e.encode(&code, step, &mut centred, &mut out).unwrap();
             let mut recon = [0u8; 3];
-            let n = e.encode(&code, step, &mut recon, &mut out).unwrap();
+            e.reconstructed(&centred, &mut recon);
             prop_assert!(n <= max_coded_len(3));
             prop_assert_eq!(out[0], step);
             let mut back = [0u8; 3];
-            prop_assert_eq!(e.decode(&out[..n], &mut back).unwrap(), step);
+            prop_assert_eq!(e.decode(&out[..n], &mut [0; 3], &mut back).unwrap(), step);
             prop_assert_eq!(back, recon);
             for (&c, &r) in code.iter().zip(&recon) {
                 // A bin centre lies within half a step of every code in the bin.
@@ -44,14 +46,14 @@ proptest! {
     fn rate_control_keeps_the_cap_and_picks_the_finest_step(code in prop::array::uniform3(any::<u8>()), cap in 1usize..12) {
         with_model(|e| {
             let mut out = [0u8; 64];
-            let mut recon = [0u8; 3];
-            match e.encode_within(&code, cap, &mut recon, &mut out) {
+            let mut centred = [0i16; 3];
+            match e.encode_within(&code, cap, &mut centred, &mut out) {
                 Ok((n, step)) => {
                     prop_assert!(n <= cap);
                     let finer = STEP_LADDER.iter().take_while(|&&s| s != step);
                     for &s in finer {
                         let mut big = [0u8; 64];
-                        let len = e.encode(&code, s, &mut recon, &mut big).unwrap();
+                        let len = e.encode(&code, s, &mut centred, &mut big).unwrap();
                         prop_assert!(len > cap, "step {} fits in {} <= {}", s, len, cap);
                     }
                 }
@@ -66,18 +68,20 @@ proptest! {
     fn any_bytes_decode_or_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
         with_model(|e| {
             let mut code = [0u8; 3];
-            match e.decode(&bytes, &mut code) {
+            match e.decode(&bytes, &mut [0; 3], &mut code) {
                 Ok(step) => {
                     // Decoded codes are bin centres of that step: coding them again at that step
                     // gives them back (the encoder's payload may be shorter: it picks the value
                     // with the most trailing zero bits, a decoder accepts any in the interval).
                     let mut out = [0u8; 64];
+                    let mut centred = [0i16; 3];
+                    let n = e.encode(&code, step, &mut centred, &mut out).unwrap();
                     let mut recon = [0u8; 3];
-                    let n = e.encode(&code, step, &mut recon, &mut out).unwrap();
+                    e.reconstructed(&centred, &mut recon);
                     prop_assert_eq!(recon, code);
                     prop_assert!(n <= bytes.len());
                     let mut again = [0u8; 3];
-                    prop_assert_eq!(e.decode(&out[..n], &mut again), Ok(step));
+                    prop_assert_eq!(e.decode(&out[..n], &mut [0; 3], &mut again), Ok(step));
                     prop_assert_eq!(again, code);
                 }
                 Err(err) => prop_assert_eq!(err, Error::CorruptCode),
@@ -91,20 +95,32 @@ proptest! {
 fn non_canonical_payloads_are_rejected() {
     with_model(|e| {
         let mut out = [0u8; 64];
-        let mut recon = [0u8; 3];
-        let n = e.encode(&[90, 140, 3], 1, &mut recon, &mut out).unwrap();
+        let mut centred = [0i16; 3];
+        let n = e.encode(&[90, 140, 3], 1, &mut centred, &mut out).unwrap();
         let mut code = [0u8; 3];
-        assert!(e.decode(&out[..n], &mut code).is_ok());
+        assert!(e.decode(&out[..n], &mut centred, &mut code).is_ok());
         let mut padded = out[..n].to_vec();
         padded.push(0);
-        assert_eq!(e.decode(&padded, &mut code), Err(Error::CorruptCode));
+        assert_eq!(
+            e.decode(&padded, &mut centred, &mut code),
+            Err(Error::CorruptCode)
+        );
         padded.pop();
         padded.extend_from_slice(&[1; 8]);
-        assert_eq!(e.decode(&padded, &mut code), Err(Error::CorruptCode));
-        assert_eq!(e.decode(&[], &mut code), Err(Error::CorruptCode));
-        assert_eq!(e.decode(&[0, 5], &mut code), Err(Error::CorruptCode));
+        assert_eq!(
+            e.decode(&padded, &mut centred, &mut code),
+            Err(Error::CorruptCode)
+        );
+        assert_eq!(
+            e.decode(&[], &mut centred, &mut code),
+            Err(Error::CorruptCode)
+        );
+        assert_eq!(
+            e.decode(&[0, 5], &mut centred, &mut code),
+            Err(Error::CorruptCode)
+        );
         assert!(matches!(
-            e.decode(&out[..n], &mut [0u8; 2]),
+            e.decode(&out[..n], &mut centred, &mut [0u8; 2]),
             Err(Error::BufferSize { .. })
         ));
     });
@@ -114,11 +130,15 @@ fn non_canonical_payloads_are_rejected() {
 fn likely_codes_cost_fewer_bytes() {
     with_model(|e| {
         let mut out = [0u8; 64];
-        let mut recon = [0u8; 3];
+        let mut centred = [0i16; 3];
         // The predictor says dimension 1 follows dimension 0 shifted by +10 and dimension 2 is
         // their difference around 100 - 5: codes that follow it are cheap, others are not.
-        let cheap = e.encode(&[100, 110, 95], 1, &mut recon, &mut out).unwrap();
-        let dear = e.encode(&[100, 230, 20], 1, &mut recon, &mut out).unwrap();
+        let cheap = e
+            .encode(&[100, 110, 95], 1, &mut centred, &mut out)
+            .unwrap();
+        let dear = e
+            .encode(&[100, 230, 20], 1, &mut centred, &mut out)
+            .unwrap();
         assert!(cheap < dear, "{cheap} vs {dear}");
         assert!(cheap <= 2, "{cheap}");
     });

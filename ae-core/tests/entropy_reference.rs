@@ -5,6 +5,8 @@
 //! model file bytes by the small postcard reader below. The coder is written for clarity: `i128`
 //! arithmetic, the carry applied to the written bytes as a big-endian number, `G(x)` exactly as
 //! the text gives it (and checked against its definition as a sum).
+// Written as the spec's formulas read, index by index.
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 
@@ -155,7 +157,7 @@ fn parse_entropy(file: &[u8]) -> RefEntropy {
     );
     // Minimal pad: one byte less of pad would misalign the tensors (the length varint of the
     // pad is 1 byte for 0..=3, so removing one pad byte moves the tensors back by exactly 1).
-    assert!(pad.is_empty() || (tensors_at - 1) % 4 != 0);
+    assert!(pad.is_empty() || !(tensors_at - 1).is_multiple_of(4));
     let tensors = r.take(tensors_len);
     let l = latent;
     assert_eq!(tensors_len, l * 4 + l * 256 * 2 + l * (l - 1) / 2 * 2);
@@ -769,8 +771,10 @@ fn compare_encode(
         want.len() <= out.len(),
         "max_coded_len below a coded length"
     );
+    let mut centred = vec![0i16; l];
+    let n = e.encode(codes, step, &mut centred, &mut out).unwrap();
     let mut recon = vec![0u8; l];
-    let n = e.encode(codes, step, &mut recon, &mut out).unwrap();
+    e.reconstructed(&centred, &mut recon);
     let got = &out[..n];
     if got != &want[..] || recon != want_recon {
         panic!(
@@ -785,7 +789,7 @@ fn compare_encode(
     }
     // Decoders: both on ae-core's bytes.
     let mut dec = vec![0u8; l];
-    let got_step = e.decode(got, &mut dec).unwrap();
+    let got_step = e.decode(got, &mut vec![0i16; dec.len()], &mut dec).unwrap();
     let (ref_step, ref_codes) = r
         .decode(got)
         .unwrap_or_else(|| panic!("reference rejects ae-core's output {}", hex(got)));
@@ -880,8 +884,10 @@ fn rate_control_picks_the_reference_step() {
             for cap in caps {
                 let want = r.encode_within(&codes, cap);
                 let mut out = vec![0u8; max_coded_len(l).max(cap)];
+                let mut centred = vec![0i16; l];
+                let got = e.encode_within(&codes, cap, &mut centred, &mut out);
                 let mut recon = vec![0u8; l];
-                let got = e.encode_within(&codes, cap, &mut recon, &mut out);
+                e.reconstructed(&centred, &mut recon);
                 match (got, want) {
                     (Ok((len, step)), Some((coded, want_recon, want_step))) => {
                         if step != want_step || out[..len] != coded[..] || recon != want_recon {
@@ -964,7 +970,7 @@ fn decoders_agree_on_arbitrary_bytes() {
             };
             let want = r.decode(&coded);
             let mut dec = vec![0u8; l];
-            let got = e.decode(&coded, &mut dec);
+            let got = e.decode(&coded, &mut vec![0i16; dec.len()], &mut dec);
             match (&got, &want) {
                 (Ok(step), Some((want_step, want_codes))) => {
                     if step != want_step || &dec != want_codes {
@@ -1066,7 +1072,12 @@ fn payload_with_a_trailing_zero_is_rejected() {
     assert!(r.decode(&coded).is_some());
     assert!(r.decode(&padded).is_none());
     let mut dec = [0u8; 3];
-    assert!(e.decode(&padded, &mut dec).is_err(), "{}", hex(&padded));
+    assert!(
+        e.decode(&padded, &mut vec![0i16; dec.len()], &mut dec)
+            .is_err(),
+        "{}",
+        hex(&padded)
+    );
 }
 
 /// No step byte, or step byte 0 (the text allows `1..=255`): both decoders reject.
@@ -1083,6 +1094,11 @@ fn missing_or_zero_step_byte_is_rejected() {
     for coded in [&[][..], &[0], &[0, 0x80], &[0, 1, 2, 3, 4]] {
         let mut dec = [0u8; 3];
         assert!(r.decode(coded).is_none());
-        assert!(e.decode(coded, &mut dec).is_err(), "{}", hex(coded));
+        assert!(
+            e.decode(coded, &mut vec![0i16; dec.len()], &mut dec)
+                .is_err(),
+            "{}",
+            hex(coded)
+        );
     }
 }

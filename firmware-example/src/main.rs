@@ -70,11 +70,15 @@ fn run_silent() -> bool {
         let Some(entropy) = model.untyped().entropy else {
             return false;
         };
-        let mut recon = [0u8; LATENT];
+        let mut centred = [0i16; LATENT];
         let mut coded = [0u8; CODED_MAX];
+        let mut recon = [0u8; LATENT];
         let mut back = [0u8; LATENT];
-        match entropy.encode_within(&code, 51, &mut recon, &mut coded) {
-            Ok((n, _)) => ok &= entropy.decode(&coded[..n], &mut back).is_ok() && back == recon,
+        match entropy.encode_within(&code, 51, &mut centred, &mut coded) {
+            Ok((n, _)) => {
+                entropy.reconstructed(&centred, &mut recon);
+                ok &= entropy.decode(&coded[..n], &mut centred, &mut back).is_ok() && back == recon;
+            }
             Err(_) => return false,
         }
     }
@@ -178,19 +182,22 @@ fn run_entropy(counter: &mut counter::Counter, model: &MnistInt8<'_>) -> bool {
         };
         let mut code = [0u8; LATENT];
         model.encode(image, &mut code);
-        let mut recon = [0u8; LATENT];
+        let mut centred = [0i16; LATENT];
         let mut coded = [0u8; CODED_MAX];
         let mut result = Err(ae_core::Error::CorruptCode);
         let enc = counter.measure(|| {
-            result = entropy.encode_within(&code, usize::from(cap), &mut recon, &mut coded);
+            result = entropy.encode_within(&code, usize::from(cap), &mut centred, &mut coded);
         });
+        let mut recon = [0u8; LATENT];
+        entropy.reconstructed(&centred, &mut recon);
         let Ok((len, step)) = result else {
             report::line(format_args!("digit {n}: does not fit in {cap} bytes"));
             return false;
         };
         let mut back = [0u8; LATENT];
         let mut decoded = Err(ae_core::Error::CorruptCode);
-        let dec = counter.measure(|| decoded = entropy.decode(&coded[..len], &mut back));
+        let dec =
+            counter.measure(|| decoded = entropy.decode(&coded[..len], &mut centred, &mut back));
         let want_len = usize::from(expected[0]);
         let matches = len == want_len
             && coded[..len] == expected[1..1 + want_len]

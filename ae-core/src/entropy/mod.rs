@@ -94,18 +94,44 @@ pub(crate) fn validate_tables(
     Ok(())
 }
 
-/// The predictor of `FORMAT.md`: `clamp(z + ((b + sum a[k] (r[k] - z) + 2^(S-1)) >> S), 0, 255)`.
-/// Public so that an exporter fits its tables on exactly the predictions the coder makes; the
-/// sum must respect [`PREDICTOR_BOUND`] (a validated model does).
+/// The predictor of `FORMAT.md`: `clamp(z + ((b + sum a[k] x[k] + 2^(S-1)) >> S), 0, 255)` with
+/// `x[k] = r[k] - z` the centred reconstructions. Public so that an exporter fits its tables on
+/// exactly the predictions the coder makes; the sum must respect [`PREDICTOR_BOUND`] (a
+/// validated model does, for `|x| <= 255`).
 #[inline]
-pub fn predict(zero_point: u8, shift: u8, bias: i32, row: &[i16], recon: &[u8]) -> u8 {
+pub fn predict(zero_point: u8, shift: u8, bias: i32, row: &[i16], centred: &[i16]) -> u8 {
     let z = i32::from(zero_point);
-    let mut acc = bias;
-    for (&a, &r) in row.iter().zip(recon) {
-        acc += i32::from(a) * (i32::from(r) - z);
-    }
+    let acc = bias + dot_i16(row, centred);
     let rounded = (acc + (1 << (shift - 1))) >> shift;
     (z + rounded).clamp(0, 255) as u8
+}
+
+/// `sum a[k] * x[k]` over the shorter of the two: `SMLAD` assembly on Cortex-M4/M7.
+#[cfg(ae_core_dsp)]
+#[inline]
+fn dot_i16(a: &[i16], x: &[i16]) -> i32 {
+    crate::kernels::dsp::dot_i16_i16(a, x)
+}
+
+/// `sum a[k] * x[k]` over the shorter of the two, in pairs to halve the loop overhead. (Integer
+/// sums are exact, so every order gives the same result.)
+#[cfg(not(ae_core_dsp))]
+#[inline]
+fn dot_i16(a: &[i16], x: &[i16]) -> i32 {
+    let n = a.len().min(x.len());
+    let (a, x) = (&a[..n], &x[..n]);
+    let mut acc0 = 0i32;
+    let mut acc1 = 0i32;
+    let mut pairs_a = a.chunks_exact(2);
+    let mut pairs_x = x.chunks_exact(2);
+    for (pa, px) in (&mut pairs_a).zip(&mut pairs_x) {
+        acc0 += i32::from(pa[0]) * i32::from(px[0]);
+        acc1 += i32::from(pa[1]) * i32::from(px[1]);
+    }
+    for (&wa, &wx) in pairs_a.remainder().iter().zip(pairs_x.remainder()) {
+        acc0 += i32::from(wa) * i32::from(wx);
+    }
+    acc0 + acc1
 }
 
 /// Weights in the rows before row `j` of the lower triangle: `j * (j - 1) / 2`.
@@ -162,18 +188,19 @@ impl<'a> EntropyRef<'a> {
     }
 
     /// Codes `code` at `step` into `out` (step byte, then payload) and returns the length used.
-    /// `recon` (length `latent`) receives the codes the decoder will reconstruct.
+    /// `centred` (length `latent`) is scratch; afterwards it holds the codes the decoder will
+    /// reconstruct, minus the zero point (see [`Self::reconstructed`]).
     /// [`Error::DoesNotFit`] when `out` cannot hold the stream before its trailing zero bytes are
     /// dropped; [`max_coded_len`] bytes always suffice.
     pub fn encode(
         &self,
         code: &[u8],
         step: u8,
-        recon: &mut [u8],
+        centred: &mut [i16],
         out: &mut [u8],
     ) -> Result<usize, Error> {
         self.check_len(code.len())?;
-        self.check_len(recon.len())?;
+        self.check_len(centred.len())?;
         if step == 0 {
             return Err(Error::InvalidValue("quantization step must be in 1..=255"));
         }
@@ -184,12 +211,15 @@ impl<'a> EntropyRef<'a> {
         let limit = payload.len() + 1;
         let bins = Bins::new(self.zero_point, step);
         let mut enc = Encoder::new(payload);
-        for j in 0..self.latent {
-            let table = self.table(j, self.predict(j, recon));
-            let q = bins.of(code[j]);
+        for (j, (&c, dim)) in code.iter().zip(self.dims()).enumerate() {
+            let (before, rest) = centred.split_at_mut(j);
+            let table = dim.table(self.predict_with(&dim, before));
+            let q = bins.of(c);
             let (lo, hi) = bins.span(q);
             enc.encode(table.below(lo), table.below(hi + 1));
-            recon[j] = bins.centre(q);
+            if let Some(slot) = rest.first_mut() {
+                *slot = bins.centred(q);
+            }
         }
         match enc.finish() {
             Ok(n) => Ok(n + 1),
@@ -197,15 +227,23 @@ impl<'a> EntropyRef<'a> {
         }
     }
 
+    /// The 8-bit codes that `centred` values (as [`Self::encode`] leaves them) stand for.
+    pub fn reconstructed(&self, centred: &[i16], code: &mut [u8]) {
+        for (c, &v) in code.iter_mut().zip(centred) {
+            *c = (v + i16::from(self.zero_point)).clamp(0, 255) as u8;
+        }
+    }
+
     /// Rate control: codes `code` with the finest step of [`STEP_LADDER`] whose coded image fits
-    /// in `max_bytes` (step byte included), into `out`, which must hold [`max_coded_len`] bytes
+    /// in `max_bytes` (step byte included), into `out`, which must hold [`max_coded_len`] bytes;
+    /// `centred` as in [`Self::encode`]
     /// (a trial needs room for its whole stream before the trailing zeros are dropped). Returns
     /// `(length, step)`; [`Error::DoesNotFit`] when even the coarsest step does not fit.
     pub fn encode_within(
         &self,
         code: &[u8],
         max_bytes: usize,
-        recon: &mut [u8],
+        centred: &mut [i16],
         out: &mut [u8],
     ) -> Result<(usize, u8), Error> {
         let needed = max_coded_len(self.latent);
@@ -216,7 +254,7 @@ impl<'a> EntropyRef<'a> {
             });
         }
         for step in STEP_LADDER {
-            let n = self.encode(code, step, recon, out)?;
+            let n = self.encode(code, step, centred, out)?;
             if n <= max_bytes {
                 return Ok((n, step));
             }
@@ -225,9 +263,11 @@ impl<'a> EntropyRef<'a> {
     }
 
     /// Decodes a coded image into `code` (length `latent`; the bin centres of its step) and
-    /// returns the step. Any byte string gives codes or an error, in work bounded by `latent`.
-    pub fn decode(&self, coded: &[u8], code: &mut [u8]) -> Result<u8, Error> {
+    /// returns the step; `centred` (length `latent`) is scratch. Any byte string gives codes or
+    /// an error, in work bounded by `latent`.
+    pub fn decode(&self, coded: &[u8], centred: &mut [i16], code: &mut [u8]) -> Result<u8, Error> {
         self.check_len(code.len())?;
+        self.check_len(centred.len())?;
         let Some((&step, payload)) = coded.split_first() else {
             return Err(Error::CorruptCode);
         };
@@ -237,8 +277,9 @@ impl<'a> EntropyRef<'a> {
         let bins = Bins::new(self.zero_point, step);
         let (first, last) = (bins.of(0), bins.of(255));
         let mut dec = Decoder::new(payload);
-        for j in 0..self.latent {
-            let table = self.table(j, self.predict(j, code));
+        for (j, dim) in self.dims().enumerate() {
+            let (before, rest) = centred.split_at_mut(j);
+            let table = dim.table(self.predict_with(&dim, before));
             let v = dec.target().map_err(|range::Corrupt| Error::CorruptCode)?;
             // The last bin whose start is at or below v (the first bin starts at 0).
             let (mut lo_q, mut hi_q) = (first, last);
@@ -252,11 +293,14 @@ impl<'a> EntropyRef<'a> {
             }
             let (lo, hi) = bins.span(lo_q);
             dec.consume(table.below(lo), table.below(hi + 1));
-            code[j] = bins.centre(lo_q);
+            if let Some(slot) = rest.first_mut() {
+                *slot = bins.centred(lo_q);
+            }
         }
         if payload.len() > dec.span() {
             return Err(Error::CorruptCode);
         }
+        self.reconstructed(centred, code);
         Ok(step)
     }
 
@@ -271,17 +315,45 @@ impl<'a> EntropyRef<'a> {
         }
     }
 
-    /// The predicted code of dimension `j` from the reconstructed codes before it.
-    #[inline]
-    fn predict(&self, j: usize, recon: &[u8]) -> u8 {
-        let row = &self.weights[triangle(j)..triangle(j + 1)];
-        predict(self.zero_point, self.shift, self.bias[j], row, recon)
+    /// Each dimension's predictor row, bias and table, in coding order (no per-dimension index
+    /// arithmetic or bounds checks in the coder's loop).
+    fn dims(&self) -> impl Iterator<Item = Dim<'a>> {
+        let mut rest = self.weights;
+        self.bias
+            .iter()
+            .zip(self.cumulative.chunks_exact(SYMBOLS))
+            .enumerate()
+            .map(move |(j, (&bias, cumulative))| {
+                let (row, tail) = rest.split_at(j.min(rest.len()));
+                rest = tail;
+                Dim {
+                    bias,
+                    row,
+                    cumulative,
+                }
+            })
     }
 
-    fn table(&self, j: usize, predicted: u8) -> Rotated<'a> {
-        let start = j * SYMBOLS;
+    /// The predicted code of a dimension from the centred reconstructions before it.
+    #[inline]
+    fn predict_with(&self, dim: &Dim<'_>, centred: &[i16]) -> u8 {
+        predict(self.zero_point, self.shift, dim.bias, dim.row, centred)
+    }
+}
+
+/// One latent dimension's part of the entropy model.
+struct Dim<'a> {
+    bias: i32,
+    row: &'a [i16],
+    cumulative: &'a [u16],
+}
+
+impl<'a> Dim<'a> {
+    /// The residual table rotated so that residual 0 falls on `predicted`.
+    #[inline]
+    fn table(&self, predicted: u8) -> Rotated<'a> {
         Rotated {
-            cumulative: &self.cumulative[start..start + SYMBOLS],
+            cumulative: self.cumulative,
             offset: (SYMBOLS - usize::from(predicted)) % SYMBOLS,
         }
     }
@@ -330,10 +402,15 @@ impl Bins {
         }
     }
 
-    /// The bin of code value `c`.
+    /// The bin of code value `c` (no division at step 1, the lossless default).
     #[inline]
     fn of(self, c: u8) -> i32 {
-        (i32::from(c) - self.zero + self.half).div_euclid(self.step)
+        let d = i32::from(c) - self.zero;
+        if self.step == 1 {
+            d
+        } else {
+            (d + self.half).div_euclid(self.step)
+        }
     }
 
     /// First and last code value of bin `q` (clipped to 0..=255).
@@ -346,9 +423,9 @@ impl Bins {
         )
     }
 
-    /// The code value bin `q` decodes to.
+    /// The code value bin `q` decodes to, minus the zero point.
     #[inline]
-    fn centre(self, q: i32) -> u8 {
-        (self.zero + q * self.step).clamp(0, 255) as u8
+    fn centred(self, q: i32) -> i16 {
+        ((self.zero + q * self.step).clamp(0, 255) - self.zero) as i16
     }
 }

@@ -18,8 +18,7 @@ pub struct Overflow;
 pub struct Encoder<'a> {
     out: &'a mut [u8],
     len: usize,
-    /// At most 33 significant bits: bit 32 is a pending carry.
-    low: u64,
+    low: u32,
     range: u32,
     overflow: bool,
 }
@@ -41,12 +40,16 @@ impl<'a> Encoder<'a> {
     pub fn encode(&mut self, start: u32, end: u32) {
         debug_assert!(start < end && end <= 1 << PROB_BITS);
         let t = self.range >> PROB_BITS;
-        self.low += u64::from(t) * u64::from(start);
+        // t < 2^16 and start < 2^16: the product fits, and a wrap of the sum is the carry.
+        let (low, carry) = self.low.overflowing_add(t * start);
+        self.low = low;
+        if carry {
+            self.carry();
+        }
         self.range = t * (end - start);
-        self.propagate_carry();
         while self.range < TOP {
             self.put((self.low >> 24) as u8);
-            self.low = (self.low << 8) & u64::from(u32::MAX);
+            self.low <<= 8;
             self.range <<= 8;
         }
     }
@@ -54,20 +57,22 @@ impl<'a> Encoder<'a> {
     /// Writes the shortest tail that pins the final interval and returns the payload length, or
     /// [`Overflow`] when the payload did not fit the buffer.
     pub fn finish(mut self) -> Result<usize, Overflow> {
-        let end = self.low + u64::from(self.range);
+        let low = u64::from(self.low);
+        let end = low + u64::from(self.range);
         // The value in [low, end) with the most trailing zero bits (k = 0 always qualifies).
-        let mut value = self.low;
+        let mut value = low;
         for k in (0..=32u32).rev() {
             let mask = (1u64 << k) - 1;
-            let v = (self.low + mask) & !mask;
+            let v = (low + mask) & !mask;
             if v < end {
                 value = v;
                 break;
             }
         }
-        self.low = value;
-        self.propagate_carry();
-        for byte in (self.low as u32).to_be_bytes() {
+        if value >> 32 != 0 {
+            self.carry();
+        }
+        for byte in (value as u32).to_be_bytes() {
             self.put(byte);
         }
         if self.overflow {
@@ -79,11 +84,8 @@ impl<'a> Encoder<'a> {
         Ok(self.len)
     }
 
-    fn propagate_carry(&mut self) {
-        if self.low >> 32 == 0 {
-            return;
-        }
-        self.low &= u64::from(u32::MAX);
+    /// Adds 1 to the bytes written so far, read as one big-endian number.
+    fn carry(&mut self) {
         // The coded number is below 1, so a carry never runs past the first byte.
         let written = self.len.min(self.out.len());
         for byte in self.out[..written].iter_mut().rev() {

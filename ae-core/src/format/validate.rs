@@ -30,7 +30,7 @@ pub(crate) fn shape(dims: Dims, shape: Shape) -> Result<(), Error> {
 /// bytes, and the tensors aligned. (Fewer than `align` bytes is the minimal count: any other count
 /// that aligns them differs by a multiple of `align`.)
 pub(crate) fn padding(pad: &[u8], tensors_at: usize, align: usize) -> Result<(), Error> {
-    if tensors_at % align != 0 || pad.len() >= align || pad.iter().any(|&b| b != 0) {
+    if !tensors_at.is_multiple_of(align) || pad.len() >= align || pad.iter().any(|&b| b != 0) {
         return Err(Error::InvalidValue(
             "tensor padding must be the fewest zero bytes that align the tensors in the file",
         ));

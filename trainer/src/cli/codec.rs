@@ -164,16 +164,16 @@ fn code_all(model: &Int8Ref<'_>, inputs: &Inputs, rate: Rate) -> Result<(Coding,
         }
         return Ok((Coding::Raw, codes));
     };
-    let mut recon = vec![0u8; latent];
+    let mut centred = vec![0i16; latent];
     let mut coded = vec![0u8; max_coded_len(latent)];
     let mut codes = Vec::new();
     for (index, img) in inputs.set.images().enumerate() {
         encode(img, &mut code)?;
         let n = match rate {
             Rate::MaxBytes(cap) => entropy
-                .encode_within(&code, cap, &mut recon, &mut coded)
+                .encode_within(&code, cap, &mut centred, &mut coded)
                 .map(|(n, _)| n),
-            Rate::Step(step) => entropy.encode(&code, step, &mut recon, &mut coded),
+            Rate::Step(step) => entropy.encode(&code, step, &mut centred, &mut coded),
             Rate::Raw => unreachable!("raw coding returned above"),
         }
         .map_err(|e| match e {
@@ -195,6 +195,7 @@ fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<
     let latent = model.dims.latent as usize;
     let mut codes = vec![0u8; file.count as usize * latent];
     let mut steps = Vec::with_capacity(file.count as usize);
+    let mut centred = vec![0i16; latent];
     for (index, (image, code)) in file
         .images()
         .zip(codes.chunks_exact_mut(latent))
@@ -212,7 +213,7 @@ fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<
                     )
                 })?;
                 let step = entropy
-                    .decode(image, code)
+                    .decode(image, &mut centred, code)
                     .map_err(|e| Error::Mismatch(format!("image {index}: {e}")))?;
                 steps.push(step);
             }
