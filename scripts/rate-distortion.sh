@@ -26,7 +26,7 @@ for data in mnist-subset fashion-mnist; do
     float="$out/$data-l$latent.tnae" int8="$out/$data-l$latent-int8.tnae"
     [ -f "$float" ] || "$ae" -q train --data "$dir" --latent "$latent" --seed 1 --out "$float" --force
     [ -f "$int8" ] || "$ae" -q export --model "$float" --int8 --data "$dir" --out "$int8" --force >/dev/null
-    for step in 1 2 3 4 6 8 12 16; do
+    for step in 1 2 3 5 7 9 13 17 25; do
       stats=$("$ae" compress --model "$int8" "$test_images" -o "$out/codes.tnac" --force --step "$step" --stats --json)
       printf '%s\ttinyae-l%s\tstep %s\t%.2f\t%.2f\n' "$data" "$latent" "$step" \
         "$(json_field file_bytes_per_image <<<"$stats")" "$(json_field psnr_db <<<"$stats")" >> "$table"

@@ -354,7 +354,7 @@ impl RefEntropy {
 
     /// Rate control: the first ladder step whose coded image has at most `max_bytes` bytes.
     fn encode_within(&self, codes: &[u8], max_bytes: usize) -> Option<(Vec<u8>, Vec<u8>, u8)> {
-        const LADDER: [u8; 16] = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, 64, 128, 255];
+        const LADDER: [u8; 16] = [1, 3, 5, 7, 9, 11, 13, 15, 19, 23, 27, 33, 41, 63, 127, 255];
         for step in LADDER {
             let (coded, recon) = self.encode(codes, step);
             if coded.len() <= max_bytes {

@@ -139,6 +139,18 @@ fn run() -> bool {
         "int8 encode+decode stack: {stack} bytes (a frame of its own and everything below; at least the 64-byte unpainted margin), plus the caller's {} bytes of image and code",
         PIXELS + LATENT
     ));
+    if let Some(entropy) = model.untyped().entropy {
+        let mut centred = [0i16; LATENT];
+        let mut coded = [0u8; CODED_MAX];
+        let mut back = [0u8; LATENT];
+        let stack = stack::measure(|| {
+            code_and_decode(&entropy, &code, &mut centred, &mut coded, &mut back)
+        });
+        report::line(format_args!(
+            "entropy code+decode stack: {stack} bytes, plus the caller's {} bytes of code, scratch and coded image",
+            2 * LATENT + 2 * LATENT + CODED_MAX
+        ));
+    }
     #[cfg(feature = "fpu")]
     {
         ok &= run_float(&mut counter);
@@ -224,6 +236,22 @@ fn infer(
 ) {
     model.encode(image, code);
     model.decode(code, pixels);
+}
+
+/// Rate-controlled entropy coding of one code and its decoding, in a frame of its own for the
+/// stack measurement.
+#[cfg(not(feature = "panic-check"))]
+#[inline(never)]
+fn code_and_decode(
+    entropy: &ae_core::entropy::EntropyRef<'_>,
+    code: &[u8; LATENT],
+    centred: &mut [i16; LATENT],
+    coded: &mut [u8; CODED_MAX],
+    back: &mut [u8; LATENT],
+) {
+    if let Ok((n, _)) = entropy.encode_within(code, 51, centred, coded) {
+        let _ = entropy.decode(&coded[..n], centred, back);
+    }
 }
 
 #[cfg(all(feature = "fpu", not(feature = "panic-check")))]
