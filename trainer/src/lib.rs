@@ -12,6 +12,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod fsio;
+pub mod limits;
 pub mod model;
 pub mod optim;
 pub mod pca;

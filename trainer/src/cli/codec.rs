@@ -158,7 +158,7 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
     fsio::refuse_overwrite(&a.output, a.force)?;
     let bytes = ModelBytes::load(&a.model)?;
     let model = int8_model(&bytes, &a.model)?;
-    let raw = fsio::read(&a.codes)?;
+    let raw = fsio::read_bounded(&a.codes, "a code file", crate::limits::MAX_CODE_FILE_BYTES)?;
     let bad = |e: crate::codec::CodeFileError| Error::BadFile {
         path: a.codes.clone(),
         problem: e.to_string(),

@@ -15,6 +15,7 @@ use super::{initial_params, new_adam, TrainConfig};
 use crate::data::ImageSet;
 use crate::error::{Error, Result};
 use crate::fsio;
+use crate::limits::MAX_CHECKPOINT_BYTES;
 use crate::model::Params;
 use crate::optim::Adam;
 
@@ -129,7 +130,7 @@ impl State {
             path: path.to_path_buf(),
             problem,
         };
-        let bytes = fsio::read(path)?;
+        let bytes = fsio::read_bounded(path, "a checkpoint", MAX_CHECKPOINT_BYTES)?;
         if bytes.len() < 12 || bytes[..8] != MAGIC {
             return Err(bad("not a tinyae checkpoint".into()));
         }
