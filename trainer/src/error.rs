@@ -143,7 +143,7 @@ pub enum Error {
         epochs: usize,
     },
     /// A checkpoint was made with a different setting than this run's.
-    #[error("{path}: the checkpoint was made with {setting} {checkpoint}, this run has {given}; only --epochs may change on --resume")]
+    #[error("{path}: the checkpoint was made with other settings: {setting} is {checkpoint} there and {given} in this run; only --epochs may change on --resume")]
     ResumeMismatch {
         /// The checkpoint.
         path: PathBuf,

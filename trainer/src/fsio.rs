@@ -193,7 +193,9 @@ pub struct OutputLock {
 
 /// Locks the output file `path` through `.NAME.lock` beside it, after removing stale temporaries
 /// in its directory. Fails with [`Error::Locked`] when another process holds it.
+/// Checks first that `path` is absent or a regular file.
 pub fn lock_output_file(path: &Path) -> Result<OutputLock> {
+    check_replaceable(path)?;
     let Some(name) = path.file_name() else {
         return Err(Error::OutputNotRegular {
             path: path.to_path_buf(),

@@ -1,6 +1,6 @@
 //! `ae compress` and `ae decompress`: images to 8-bit latent codes and back, through an int8 model.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ae_core::format::{Int8Ref, ModelRef};
 
@@ -41,61 +41,6 @@ fn is_picture(path: &Path) -> bool {
     matches!(ext.as_str(), "png" | "pgm" | "pnm")
 }
 
-/// Reads one picture as `rows x cols` 8-bit grey, converting and resizing only when asked.
-fn read_picture(path: &Path, rows: usize, cols: usize, resize: bool) -> Result<Vec<u8>> {
-    let bad = |problem: String| Error::BadFile {
-        path: path.to_path_buf(),
-        problem,
-    };
-    let img = image::open(path).map_err(|e| bad(format!("cannot be read as an image ({e})")))?;
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let grey = matches!(img.color(), image::ColorType::L8);
-    if (!grey || (w, h) != (cols, rows)) && !resize {
-        return Err(bad(format!(
-            "is {w}x{h} {:?}; the model takes {cols}x{rows} 8-bit grayscale (pass --resize to convert)",
-            img.color()
-        )));
-    }
-    let luma = img.to_luma8();
-    let luma = if (w, h) == (cols, rows) {
-        luma
-    } else {
-        image::imageops::resize(
-            &luma,
-            cols as u32,
-            rows as u32,
-            image::imageops::FilterType::Triangle,
-        )
-    };
-    Ok(luma.into_raw())
-}
-
-fn read_inputs(inputs: &[PathBuf], rows: usize, cols: usize, resize: bool) -> Result<ImageSet> {
-    let mut set = ImageSet::empty(rows, cols);
-    for path in inputs {
-        if is_picture(path) {
-            set.pixels.extend(read_picture(path, rows, cols, resize)?);
-            set.count += 1;
-        } else {
-            let images = idx::read_images(path)?;
-            if (images.rows, images.cols) != (rows, cols) {
-                return Err(Error::Mismatch(format!(
-                    "{}: images are {}x{}, the model takes {cols}x{rows}",
-                    path.display(),
-                    images.cols,
-                    images.rows
-                )));
-            }
-            set.pixels.extend(images.pixels);
-            set.count += images.count;
-        }
-    }
-    if set.count == 0 {
-        return Err(Error::InvalidOption("no input images".into()));
-    }
-    Ok(set)
-}
-
 fn reconstruct(model: &Int8Ref<'_>, code: &[u8], out: &mut [u8]) -> Result<()> {
     let latent = model.dims.latent as usize;
     model
@@ -109,7 +54,7 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     let model = int8_model(&bytes, &a.model)?;
     let (input, latent) = model.dims.as_usize();
     let (rows, cols) = model_shape(input);
-    let set = read_inputs(&a.inputs, rows, cols, a.resize)?;
+    let set = crate::data::picture::read_inputs(&a.inputs, rows, cols, a.resize)?;
     let mut codes = vec![0u8; set.count * latent];
     for (img, code) in set.images().zip(codes.chunks_exact_mut(latent)) {
         model
