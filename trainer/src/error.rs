@@ -186,6 +186,18 @@ pub enum Error {
         /// Bound on pixels x images.
         max_values: usize,
     },
+    /// A header declares more image data than `ae` allocates.
+    #[error(
+        "{images} images of {pixels} pixels are more than the {max} pixels ae handles at once"
+    )]
+    ImagesTooLarge {
+        /// Images declared.
+        images: usize,
+        /// Pixels per image.
+        pixels: usize,
+        /// The bound.
+        max: usize,
+    },
     /// A model produced NaN or infinity where a number was expected.
     #[error("the model produced a non-finite {what} (NaN or infinity): its weights are too large or corrupt, so no PSNR can be given")]
     NonFinite {

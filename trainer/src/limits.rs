@@ -42,6 +42,19 @@ pub fn param_count(input: usize, latent: usize) -> Option<usize> {
         .filter(|&n| n <= MAX_PARAMS)
 }
 
+/// Bytes of `images` images of `pixels` pixels each, when within [`MAX_IDX_PIXELS`] (for buffers
+/// sized from a file's header, such as a code file's image count).
+pub fn image_bytes(images: usize, pixels: usize) -> crate::Result<usize> {
+    images
+        .checked_mul(pixels)
+        .filter(|&n| n <= MAX_IDX_PIXELS)
+        .ok_or(crate::Error::ImagesTooLarge {
+            images,
+            pixels,
+            max: MAX_IDX_PIXELS,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +65,7 @@ mod tests {
         assert_eq!(param_count(784, usize::MAX), None);
         assert_eq!(param_count(1 << 32, 1 << 32), None);
         assert_eq!(param_count(784, 100_000), None);
+        assert_eq!(image_bytes(10, 784).unwrap(), 7840);
+        assert!(image_bytes(u32::MAX as usize, 1 << 20).is_err());
     }
 }

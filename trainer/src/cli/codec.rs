@@ -118,7 +118,7 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
     }
     let (rows, cols) = (file.rows as usize, file.cols as usize);
     let mut set = ImageSet {
-        pixels: vec![0u8; file.count as usize * input],
+        pixels: vec![0u8; crate::limits::image_bytes(file.count as usize, input)?],
         count: file.count as usize,
         rows,
         cols,
