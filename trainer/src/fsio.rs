@@ -108,14 +108,23 @@ pub fn write_atomic_with(
         .suffix(PARTIAL_SUFFIX)
         .tempfile_in(dir)
         .map_err(Error::io(dir))?;
-    // Locked while written, so another process's stale-file cleanup leaves it alone.
+    // Locked while written, so another process's stale-file cleanup leaves it alone. Best effort:
+    // a file system without locks only loses that protection (cleanup also spares files newer
+    // than the cleaning process).
     let _ = fs4::FileExt::try_lock(tmp.as_file());
     keep_permissions(path, existed, tmp.as_file())?;
     fill(tmp.as_file_mut()).map_err(Error::io(path))?;
     tmp.as_file().sync_all().map_err(Error::io(path))?;
     // Something may have appeared at `path` while we wrote: check again right before the rename.
-    check_replaceable(path)?;
-    tmp.persist(path).map_err(|e| Error::Io {
+    // When nothing is there, the rename itself refuses to replace whatever appears meanwhile
+    // (`renameat2(RENAME_NOREPLACE)`, or link + unlink); a rename over a regular file replaces
+    // the name only, so even a link swapped in at the last instant has its target left alone.
+    let persisted = if check_replaceable(path)? {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    persisted.map_err(|e| Error::Io {
         path: path.to_path_buf(),
         source: e.error,
     })?;

@@ -22,14 +22,16 @@ pub enum InputKind {
     Picture,
 }
 
-/// Tells an IDX file (magic `00 00 08 03`, or gzip `1f 8b`) from a picture by its first bytes.
+/// Tells an IDX file (magic `00 00 08 xx`, or gzip `1f 8b`) from a picture by its first bytes; an
+/// IDX file of another type (labels: `00 00 08 01`) goes to the IDX reader, which names it.
 pub fn kind_of(path: &Path) -> Result<InputKind> {
     let (file, _) = fsio::open_input(path)?;
     let mut head = Vec::with_capacity(4);
     file.take(4)
         .read_to_end(&mut head)
         .map_err(Error::io(path))?;
-    let idx = head == idx::IMAGES_MAGIC.to_be_bytes() || head.starts_with(&[0x1f, 0x8b]);
+    let idx = (head.len() == 4 && head[..3] == idx::IMAGES_MAGIC.to_be_bytes()[..3])
+        || head.starts_with(&[0x1f, 0x8b]);
     Ok(if idx {
         InputKind::Idx
     } else {
