@@ -361,6 +361,36 @@ mod tests {
         assert!(refuse_overwrite(&dir.path().join("new"), false).is_ok());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_link_that_appears_during_the_write_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, b"keep").unwrap();
+        for existed in [false, true] {
+            let out = dir.path().join(format!("out-{existed}"));
+            if existed {
+                std::fs::write(&out, b"old").unwrap();
+            }
+            let e = write_atomic_with(&out, |f| {
+                // Between the first check and the rename, the output becomes a symlink.
+                let _ = std::fs::remove_file(&out);
+                std::os::unix::fs::symlink(&target, &out)?;
+                f.write_all(b"new")
+            })
+            .unwrap_err();
+            assert!(e.to_string().contains("symbolic link"), "{e}");
+            assert!(std::fs::symlink_metadata(&out)
+                .unwrap()
+                .file_type()
+                .is_symlink());
+        }
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert_eq!(remove_stale_partials(dir.path()), Vec::<PathBuf>::new());
+        let names = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(names, 3, "a temporary was left behind");
+    }
+
     #[test]
     fn inputs_must_be_regular_and_small_enough() {
         let dir = tempfile::tempdir().unwrap();

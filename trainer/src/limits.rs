@@ -8,6 +8,8 @@
 
 /// Largest `--latent` (code bytes per image).
 pub const MAX_LATENT: usize = 4096;
+/// Most worker threads (`--threads`).
+pub const MAX_THREADS: usize = 256;
 /// Largest image side for `ae summary --side`.
 pub const MAX_SIDE: usize = 4096;
 /// Most trainable parameters a model may have (`2 * input * latent + input + latent`): 16 Mi, so

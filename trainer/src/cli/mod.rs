@@ -83,7 +83,7 @@ pub struct HyperArgs {
     /// Seed for initialization and shuffling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Worker threads (the result does not depend on it).
+    /// Worker threads, at most 256 (the result does not depend on it).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
     /// Stop as if interrupted after this many steps (for time-boxed runs and tests).

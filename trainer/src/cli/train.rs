@@ -8,6 +8,7 @@ use super::{DataArgs, HyperArgs, TrainArgs};
 use crate::data::{self, Splits};
 use crate::error::{Error, Result};
 use crate::fsio;
+use crate::limits::MAX_THREADS;
 use crate::optim::AdamConfig;
 use crate::train::history::{self, History};
 use crate::train::{self as training, RunOptions, TrainConfig};
@@ -67,6 +68,13 @@ pub(crate) fn train_to(
 ) -> Result<Splits> {
     let config = config(hyper);
     config.validate()?;
+    if hyper.threads > MAX_THREADS {
+        return Err(Error::OutOfRange {
+            option: "--threads",
+            value: hyper.threads,
+            max: MAX_THREADS,
+        });
+    }
     check_outputs(out, resume, force)?;
     let dir = data::resolve_dir(data_args.data.as_deref(), quiet)?;
     let splits = Splits::load(&dir, data_args.val)?;

@@ -176,6 +176,7 @@ impl Downloader {
         tmp.as_file()
             .sync_all()
             .map_err(|e| format!("cannot flush: {e}"))?;
+        crate::fsio::check_replaceable(dest).map_err(|e| e.to_string())?;
         tmp.persist(dest)
             .map_err(|e| format!("cannot move into place: {}", e.error))?;
         if !self.quiet {
