@@ -31,7 +31,7 @@ fn models() -> (ModelBytes, ModelBytes, Vec<[u8; N]>) {
     let ae_core::format::ModelRef::Float(f) = float.parse("bench".as_ref()).unwrap() else {
         unreachable!()
     };
-    let int8 = ModelBytes::new(&trainer::quantize::quantize(&f, &calib).unwrap());
+    let int8 = ModelBytes::new(&trainer::quantize::quantize(&f, &calib, false).unwrap());
     (float, int8, images)
 }
 

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 const DIGITS: usize = 4;
 const PIXELS: usize = 784;
 const LATENT: usize = 64;
+/// The byte cap the board codes every digit under: one LoRaWAN uplink at its slowest data rate.
+const MAX_BYTES: u8 = 51;
 
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
@@ -21,6 +23,11 @@ fn main() {
     std::fs::write(
         out.join("expected-int8.bin"),
         expected_int8(&manifest, &digits),
+    )
+    .unwrap();
+    std::fs::write(
+        out.join("expected-coded.bin"),
+        expected_coded(&manifest, &digits),
     )
     .unwrap();
     std::fs::write(
@@ -116,7 +123,8 @@ fn as_bytes(words: &[u128], len: usize) -> &[u8] {
 /// Per digit: the 64-byte code, then the 784 reconstructed pixels.
 fn expected_int8(manifest: &Path, digits: &[u8]) -> Vec<u8> {
     let bytes = std::fs::read(manifest.join("assets/mnist-int8.tnae")).unwrap();
-    let model = ae_core::MnistInt8::from_bytes(&bytes).unwrap();
+    let words = aligned(&bytes);
+    let model = ae_core::MnistInt8::from_bytes(as_bytes(&words, bytes.len())).unwrap();
     let mut out = Vec::new();
     for d in digits.chunks_exact(PIXELS) {
         let image: &[u8; PIXELS] = d.try_into().unwrap();
@@ -147,6 +155,33 @@ fn expected_float(manifest: &Path, digits: &[u8]) -> Vec<u8> {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(&pixels);
+    }
+    out
+}
+
+/// The byte cap, then per digit: the coded length, then `max_coded_len(64)` bytes holding the
+/// coded image (step byte and payload) that rate control makes under that cap, zero-padded.
+fn expected_coded(manifest: &Path, digits: &[u8]) -> Vec<u8> {
+    let bytes = std::fs::read(manifest.join("assets/mnist-int8.tnae")).unwrap();
+    let words = aligned(&bytes);
+    let model = ae_core::MnistInt8::from_bytes(as_bytes(&words, bytes.len())).unwrap();
+    let entropy = model
+        .untyped()
+        .entropy
+        .expect("the int8 asset has no entropy model: re-export it (assets/README.md)");
+    let slot = ae_core::entropy::max_coded_len(LATENT);
+    let mut out = vec![MAX_BYTES];
+    for d in digits.chunks_exact(PIXELS) {
+        let image: &[u8; PIXELS] = d.try_into().unwrap();
+        let mut code = [0u8; LATENT];
+        model.encode(image, &mut code);
+        let mut centred = [0i16; LATENT];
+        let mut coded = vec![0u8; slot];
+        let (n, _) = entropy
+            .encode_within(&code, usize::from(MAX_BYTES), &mut centred, &mut coded)
+            .unwrap();
+        out.push(n as u8);
+        out.extend_from_slice(&coded);
     }
     out
 }

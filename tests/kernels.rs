@@ -53,7 +53,7 @@ fn int8_model(params: &Params, images: &[u8], count: usize) -> ModelBytes {
     let ModelRef::Float(f) = float.parse("f".as_ref()).unwrap() else {
         unreachable!()
     };
-    ModelBytes::new(&trainer::quantize::quantize(&f, &calib).unwrap())
+    ModelBytes::new(&trainer::quantize::quantize(&f, &calib, false).unwrap())
 }
 
 fn bits(v: &[f32]) -> Vec<u32> {

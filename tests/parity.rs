@@ -88,7 +88,7 @@ fn quantized_difference(params: &Params, set: &trainer::data::ImageSet) -> (u8, 
     let ModelRef::Float(f) = float else {
         unreachable!()
     };
-    let int8_bytes = ModelBytes::new(&trainer::quantize::quantize(&f, set).unwrap());
+    let int8_bytes = ModelBytes::new(&trainer::quantize::quantize(&f, set, true).unwrap());
     let int8 = int8_bytes.parse("q".as_ref()).unwrap();
     common::float_vs_int8(&float, &int8, set)
 }

@@ -365,3 +365,92 @@ fn codec_refuses_bad_input_with_reasons() {
     assert!(e.contains("IDX output"), "{e}");
     assert!(!Path::new(&f.path("o.png")).exists() && !Path::new(&f.path("o.idx")).exists());
 }
+
+/// PSNR of `back` against `original`, computed here from the pixels (not by the tool).
+fn psnr_of(original: &[u8], back: &[u8]) -> f64 {
+    let se: f64 = original
+        .iter()
+        .zip(back)
+        .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+        .sum();
+    10.0 * (255.0f64 * 255.0 * original.len() as f64 / se).log10()
+}
+
+#[test]
+fn entropy_coding_is_lossless_and_rate_control_keeps_every_cap() {
+    use trainer::codec::{CodeFile, Coding};
+    let f = fixture();
+    let test_idx = f.path("test.idx");
+    std::fs::write(&test_idx, idx::encode(&f.splits.test)).unwrap();
+    let q = f.path("q.tnae");
+    let decompressed = |codes: &str| {
+        let out = format!("{codes}.idx");
+        ae(&["decompress", "--model", &q, codes, "-o", &out, "--force"]);
+        idx::read_images(Path::new(&out)).unwrap().pixels
+    };
+
+    // Raw fixed-size codes and the default lossless entropy coding decode to the same pixels.
+    // (On this 6-dimensional toy model the coded images are not shorter than 6 raw bytes; the
+    // MNIST model's sizes are checked in `real_data.rs`.)
+    let (raw, lossless) = (f.path("raw.tnac"), f.path("lossless.tnac"));
+    ae(&["compress", "--model", &q, &test_idx, "-o", &raw, "--raw"]);
+    ae(&["compress", "--model", &q, &test_idx, "-o", &lossless]);
+    assert_eq!(decompressed(&raw), decompressed(&lossless));
+    assert_eq!(
+        CodeFile::parse(&std::fs::read(&raw).unwrap())
+            .unwrap()
+            .coding,
+        Coding::Raw
+    );
+    let lossless_len = std::fs::metadata(&lossless).unwrap().len();
+
+    // A byte cap: every coded image fits, and quality is never above the lossless codes'.
+    let full_psnr = psnr_of(&f.splits.test.pixels, &decompressed(&lossless));
+    for cap in [6usize, 4, 3] {
+        let out = f.path(&format!("cap{cap}.tnac"));
+        let r = common::ae_run(&[
+            "compress",
+            "--model",
+            &q,
+            &test_idx,
+            "-o",
+            &out,
+            "--max-bytes",
+            &cap.to_string(),
+        ]);
+        if let Err(e) = r {
+            // Only an image that fits at no step may stop it, and the message names it.
+            let msg = e.to_string();
+            assert!(
+                msg.contains("does not fit in") && msg.contains("test.idx image"),
+                "{msg}"
+            );
+            continue;
+        }
+        let bytes = std::fs::read(&out).unwrap();
+        let file = CodeFile::parse(&bytes).unwrap();
+        assert_eq!(file.coding, Coding::Entropy);
+        assert_eq!(file.images().count(), 40);
+        for image in file.images() {
+            assert!(image.len() <= cap, "{} > {cap}", image.len());
+        }
+        let psnr = psnr_of(&f.splits.test.pixels, &decompressed(&out));
+        assert!(psnr <= full_psnr + 0.01, "cap {cap}: {psnr} vs {full_psnr}");
+    }
+
+    // A fixed coarse step costs quality and saves bytes.
+    let coarse = f.path("step8.tnac");
+    ae(&[
+        "compress", "--model", &q, &test_idx, "-o", &coarse, "--step", "8",
+    ]);
+    assert!(std::fs::metadata(&coarse).unwrap().len() < lossless_len);
+    assert!(psnr_of(&f.splits.test.pixels, &decompressed(&coarse)) < full_psnr);
+
+    // Options that contradict each other are refused before anything is written.
+    let both = f.path("both.tnac");
+    assert!(common::ae_run_args(&[
+        "compress", "--model", &q, &test_idx, "-o", &both, "--raw", "--step", "2"
+    ])
+    .is_err());
+    assert!(!Path::new(&both).exists());
+}

@@ -53,6 +53,13 @@ pub enum Error {
     InvalidValue(&'static str),
     /// Float weights are not 4-byte aligned in memory: wrap the bytes in [`crate::Aligned`].
     Misaligned,
+    /// A coded image does not fit in the bytes allowed, even at the coarsest step rate control tries.
+    DoesNotFit {
+        /// Bytes allowed (step byte included).
+        max_bytes: usize,
+    },
+    /// A coded image is not one the entropy coder produces (bad step byte, corrupt payload).
+    CorruptCode,
     /// A caller-provided buffer has the wrong length.
     BufferSize {
         /// Length needed.
@@ -112,6 +119,10 @@ impl fmt::Display for Error {
             Error::Misaligned => f.write_str(
                 "float weights are not 4-byte aligned in memory (wrap the bytes in ae_core::Aligned)",
             ),
+            Error::DoesNotFit { max_bytes } => {
+                write!(f, "the coded image does not fit in {max_bytes} bytes")
+            }
+            Error::CorruptCode => f.write_str("the coded image is corrupt"),
             Error::BufferSize { expected, found } => {
                 write!(f, "buffer has length {found}, {expected} is needed")
             }

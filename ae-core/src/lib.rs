@@ -14,6 +14,9 @@
 //! * [`Int8Model`] — the integer path for chips without an FPU: int8 weights (symmetric, per output
 //!   channel), int32 accumulators, fixed-point requantization and a sigmoid lookup table. It reads
 //!   `u8` pixels and writes an 8-bit latent code, which *is* the compressed image.
+//! * [`entropy`] — a range coder with a predictor and one table per latent dimension, stored in
+//!   the model file: codes in fewer bytes, losslessly or with a quantization step the caller
+//!   picks (or that rate control picks to fit a byte budget).
 //! * [`kernels`] — the hand-written inner loops both paths share: portable loops shaped for
 //!   auto-vectorization, AVX2 intrinsics on x86-64 and DSP assembly on Cortex-M4/M7, all giving
 //!   the same results.
@@ -42,6 +45,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod aligned;
+pub mod entropy;
 mod error;
 mod float;
 pub mod format;

@@ -75,11 +75,11 @@ fn unsupported_version() {
         b.0[4], FORMAT_VERSION as u8,
         "version varint follows the magic"
     );
-    b.0[4] = 2;
+    b.0[4] = 3;
     fix_crc(&mut b.0[..n]);
     assert_eq!(
         ModelRef::parse(&b.0[..n]).unwrap_err(),
-        Error::UnsupportedVersion(2)
+        Error::UnsupportedVersion(3)
     );
 }
 
@@ -113,8 +113,9 @@ fn dims_mismatch_and_wrong_kind() {
 #[test]
 fn malformed_and_trailing_bytes() {
     let (mut b, n) = float_file();
-    // Byte 5.. holds the dims varints; the params enum tag follows dims and slope (4 bytes).
-    let tag = 5 + 1 + 1 + 4;
+    // Byte 5.. holds the dims varints, then the shape varints, the slope (4 bytes) and the
+    // entropy option tag; the params enum tag follows.
+    let tag = 5 + 2 + 2 + 4 + 1;
     assert_eq!(b.0[tag], 0, "float variant tag");
     b.0[tag] = 9;
     fix_crc(&mut b.0[..n]);
@@ -147,9 +148,9 @@ fn tensor_length_from_writer_and_parser() {
             found: 4
         }
     );
-    // Parser: claim a larger input dimension than the tensors hold.
+    // Parser: claim a larger latent dimension than the tensors hold.
     let (mut b, n) = float_file();
-    b.0[5] = 3;
+    b.0[6] = 3;
     fix_crc(&mut b.0[..n]);
     assert!(matches!(
         ModelRef::parse(&b.0[..n]).unwrap_err(),

@@ -26,6 +26,10 @@ static MODEL_FLOAT: &Aligned<[u8]> = &Aligned(*include_bytes!("../assets/mnist-f
 static DIGITS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/digits.bin"));
 /// Per digit: the host's 64-byte code and 784 reconstructed pixels.
 static EXPECTED_INT8: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/expected-int8.bin"));
+/// The byte cap, then per digit the host's coded length and coded image (in a `CODED_MAX` slot).
+static EXPECTED_CODED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/expected-coded.bin"));
+/// Room for the longest coded image of a 64-dimensional code.
+const CODED_MAX: usize = ae_core::entropy::max_coded_len(LATENT);
 /// Per digit: the host's 64 latent floats (LE bits) and 784 reconstructed pixels.
 #[cfg(all(feature = "fpu", not(feature = "panic-check")))]
 static EXPECTED_FLOAT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/expected-float.bin"));
@@ -63,6 +67,20 @@ fn run_silent() -> bool {
         model.encode(image, &mut code);
         model.decode(&code, &mut pixels);
         ok &= code[..] == expected[..LATENT] && pixels[..] == expected[LATENT..];
+        let Some(entropy) = model.untyped().entropy else {
+            return false;
+        };
+        let mut centred = [0i16; LATENT];
+        let mut coded = [0u8; CODED_MAX];
+        let mut recon = [0u8; LATENT];
+        let mut back = [0u8; LATENT];
+        match entropy.encode_within(&code, 51, &mut centred, &mut coded) {
+            Ok((n, _)) => {
+                entropy.reconstructed(&centred, &mut recon);
+                ok &= entropy.decode(&coded[..n], &mut centred, &mut back).is_ok() && back == recon;
+            }
+            Err(_) => return false,
+        }
     }
     ok
 }
@@ -108,6 +126,7 @@ fn run() -> bool {
             matches,
         );
     }
+    ok &= run_entropy(&mut counter, &model);
     let mut code = [0u8; LATENT];
     let mut pixels = [0u8; PIXELS];
     let image = <&[u8; PIXELS]>::try_from(&DIGITS[..PIXELS]).ok();
@@ -132,6 +151,65 @@ fn run() -> bool {
             "MISMATCH with the host"
         }
     ));
+    ok
+}
+
+/// Codes every digit's 8-bit code under the byte cap (`ae compress --max-bytes` semantics),
+/// checks each coded byte against the host's, decodes it back, and counts both directions.
+#[cfg(not(feature = "panic-check"))]
+fn run_entropy(counter: &mut counter::Counter, model: &MnistInt8<'_>) -> bool {
+    let Some(entropy) = model.untyped().entropy else {
+        report::line(format_args!("the int8 model has no entropy model"));
+        return false;
+    };
+    let Some((&cap, expected)) = EXPECTED_CODED.split_first() else {
+        return false;
+    };
+    let digits = DIGITS.len() / PIXELS;
+    // One expectation per digit, and at least one: a short file must not compare nothing.
+    if digits == 0 || expected.len() != digits * (1 + CODED_MAX) {
+        report::line(format_args!("entropy expectations do not cover the digits"));
+        return false;
+    }
+    let mut ok = true;
+    for (n, (digit, expected)) in DIGITS
+        .chunks_exact(PIXELS)
+        .zip(expected.chunks_exact(1 + CODED_MAX))
+        .enumerate()
+    {
+        let Ok(image) = <&[u8; PIXELS]>::try_from(digit) else {
+            return false;
+        };
+        let mut code = [0u8; LATENT];
+        model.encode(image, &mut code);
+        let mut centred = [0i16; LATENT];
+        let mut coded = [0u8; CODED_MAX];
+        let mut result = Err(ae_core::Error::CorruptCode);
+        let enc = counter.measure(|| {
+            result = entropy.encode_within(&code, usize::from(cap), &mut centred, &mut coded);
+        });
+        let mut recon = [0u8; LATENT];
+        entropy.reconstructed(&centred, &mut recon);
+        let Ok((len, step)) = result else {
+            report::line(format_args!("digit {n}: does not fit in {cap} bytes"));
+            return false;
+        };
+        let mut back = [0u8; LATENT];
+        let mut decoded = Err(ae_core::Error::CorruptCode);
+        let dec =
+            counter.measure(|| decoded = entropy.decode(&coded[..len], &mut centred, &mut back));
+        let want_len = usize::from(expected[0]);
+        let matches = len == want_len
+            && coded[..len] == expected[1..1 + want_len]
+            && decoded == Ok(step)
+            && back == recon;
+        ok &= matches;
+        report::line(format_args!(
+            "digit {n} entropy: {len} bytes (cap {cap}) at step {step}; coder encode {enc} {unit}, decode {dec} {unit}; {}",
+            if matches { "matches host" } else { "MISMATCH" },
+            unit = counter::UNIT
+        ));
+    }
     ok
 }
 

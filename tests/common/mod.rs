@@ -102,6 +102,12 @@ pub fn ae_run(args: &[&str]) -> trainer::Result<()> {
     )
 }
 
+/// Parses an `ae` command line only: `Err` when clap refuses it.
+pub fn ae_run_args(args: &[&str]) -> Result<trainer::cli::Cli, clap::Error> {
+    use clap::Parser;
+    trainer::cli::Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied()))
+}
+
 /// [`ae_run`], which must succeed.
 pub fn ae(args: &[&str]) {
     ae_run(args).unwrap();

@@ -1,19 +1,23 @@
 //! The code file: what `ae compress` writes and `ae decompress` reads.
 //!
 //! ```text
-//! CodeFile { magic "TNAC", version u16, model_sha256 [u8; 32], input u32, latent u32,
-//!            rows u32, cols u32, count u32, codes: bytes (count * latent) }  ‖  CRC-32 (LE)
+//! CodeFile v2 { magic "TNAC", version u16, model_sha256 [u8; 32], input u32, latent u32,
+//!               rows u32, cols u32, count u32, coding: enum { Raw, Entropy }, codes: bytes }
+//!   ‖ CRC-32 (LE)
 //! ```
-//! postcard-encoded like the model file. The SHA-256 of the model file that made the codes lets
-//! `decompress` refuse a different model instead of producing garbage. A batch is one file.
+//! postcard-encoded like the model file; `ae-core/FORMAT.md` (*Code files*) is the specification.
+//! `Raw` holds `count * latent` code bytes; `Entropy` holds per image a varint length and the
+//! coded image (step byte and range-coded payload). The SHA-256 of the model file that made the
+//! codes lets `decompress` refuse a different model instead of producing garbage. A batch is one
+//! file. Version 1 files (always raw, no `coding` field) still parse.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// First four bytes of every code file.
 pub const MAGIC: [u8; 4] = *b"TNAC";
-/// The version this build writes and reads.
-pub const VERSION: u16 = 1;
+/// The version this build writes (it also reads version 1).
+pub const VERSION: u16 = 2;
 
 /// Everything that can be wrong with a code file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,18 +58,23 @@ pub enum CodeFileError {
     },
 }
 
-/// A parsed code file, borrowing its codes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How the per-image codes are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Coding {
+    /// `latent` raw code bytes per image.
+    Raw,
+    /// Per image: a varint length, then the entropy-coded image (step byte and payload).
+    Entropy,
+}
+
+/// A parsed, validated code file, borrowing its codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeFile<'a> {
-    /// Always [`MAGIC`].
-    pub magic: [u8; 4],
-    /// Always [`VERSION`].
-    pub version: u16,
     /// SHA-256 of the model file.
     pub model_sha256: [u8; 32],
     /// Pixels per image.
     pub input: u32,
-    /// Code bytes per image.
+    /// Latent dimensions per image.
     pub latent: u32,
     /// Image height.
     pub rows: u32,
@@ -73,9 +82,39 @@ pub struct CodeFile<'a> {
     pub cols: u32,
     /// Images.
     pub count: u32,
-    /// `count * latent` bytes.
-    #[serde(borrow)]
+    /// How `codes` is laid out.
+    pub coding: Coding,
+    /// The codes, laid out as `coding` says (validated against `count`).
     pub codes: &'a [u8],
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireV1<'a> {
+    magic: [u8; 4],
+    version: u16,
+    model_sha256: [u8; 32],
+    input: u32,
+    latent: u32,
+    rows: u32,
+    cols: u32,
+    count: u32,
+    #[serde(borrow)]
+    codes: &'a [u8],
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireV2<'a> {
+    magic: [u8; 4],
+    version: u16,
+    model_sha256: [u8; 32],
+    input: u32,
+    latent: u32,
+    rows: u32,
+    cols: u32,
+    count: u32,
+    coding: Coding,
+    #[serde(borrow)]
+    codes: &'a [u8],
 }
 
 /// SHA-256 of a model file.
@@ -83,16 +122,75 @@ pub fn model_id(model_bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(model_bytes).into()
 }
 
+/// Appends one entropy-coded image with its varint length prefix.
+pub fn push_coded(codes: &mut Vec<u8>, coded: &[u8]) {
+    let mut len = coded.len();
+    loop {
+        let byte = (len & 0x7F) as u8;
+        len >>= 7;
+        if len == 0 {
+            codes.push(byte);
+            break;
+        }
+        codes.push(byte | 0x80);
+    }
+    codes.extend_from_slice(coded);
+}
+
+/// Splits off one varint-prefixed record; `None` when it is cut off or its prefix is malformed.
+fn take_record(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut len = 0usize;
+    for (i, &b) in bytes.iter().enumerate().take(4) {
+        len |= usize::from(b & 0x7F) << (7 * i);
+        if b & 0x80 == 0 {
+            // Canonical only: no superfluous zero continuation groups.
+            if i > 0 && b == 0 {
+                return None;
+            }
+            let rest = &bytes[i + 1..];
+            return (rest.len() >= len).then(|| rest.split_at(len));
+        }
+    }
+    None
+}
+
 impl<'a> CodeFile<'a> {
-    /// Encodes the file with its CRC.
+    /// Encodes the file (version 2) with its CRC.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = postcard::to_stdvec(self).unwrap_or_default();
+        let wire = WireV2 {
+            magic: MAGIC,
+            version: VERSION,
+            model_sha256: self.model_sha256,
+            input: self.input,
+            latent: self.latent,
+            rows: self.rows,
+            cols: self.cols,
+            count: self.count,
+            coding: self.coding,
+            codes: self.codes,
+        };
+        // Serializing plain integers and byte strings into a Vec cannot fail.
+        let mut bytes = postcard::to_stdvec(&wire).expect("postcard writes into a Vec");
         let crc = ae_core::format::crc32(&bytes);
         bytes.extend_from_slice(&crc.to_le_bytes());
         bytes
     }
 
-    /// Parses and checks a code file; never panics.
+    /// The per-image codes: `latent` raw bytes, or one coded image (step byte and payload).
+    pub fn images(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let latent = self.latent as usize;
+        let (coding, mut rest, count) = (self.coding, self.codes, self.count);
+        (0..count).map_while(move |_| {
+            let (image, tail) = match coding {
+                Coding::Raw => rest.split_at_checked(latent)?,
+                Coding::Entropy => take_record(rest)?,
+            };
+            rest = tail;
+            Some(image)
+        })
+    }
+
+    /// Parses and checks a code file (version 1 or 2); never panics.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, CodeFileError> {
         let n = bytes.len().min(4);
         if bytes[..n] != MAGIC[..n] {
@@ -107,29 +205,70 @@ impl<'a> CodeFile<'a> {
         }
         let (head, _) = postcard::take_from_bytes::<([u8; 4], u16)>(body)
             .map_err(|_| CodeFileError::Truncated)?;
-        if head.1 != VERSION {
-            return Err(CodeFileError::Version(head.1));
-        }
-        let (file, rest): (CodeFile<'a>, _) =
-            postcard::take_from_bytes(body).map_err(|e| match e {
-                postcard::Error::DeserializeUnexpectedEnd => CodeFileError::Truncated,
-                _ => CodeFileError::Malformed,
-            })?;
-        if !rest.is_empty() {
-            return Err(CodeFileError::Malformed);
-        }
-        let expected = u64::from(file.count) * u64::from(file.latent);
-        if expected != file.codes.len() as u64 {
-            return Err(CodeFileError::Length {
-                expected,
-                found: file.codes.len() as u64,
-            });
-        }
-        if u64::from(file.rows) * u64::from(file.cols) != u64::from(file.input) || file.latent == 0
+        let file = match head.1 {
+            1 => {
+                let w: WireV1<'a> = take_all(body)?;
+                CodeFile {
+                    model_sha256: w.model_sha256,
+                    input: w.input,
+                    latent: w.latent,
+                    rows: w.rows,
+                    cols: w.cols,
+                    count: w.count,
+                    coding: Coding::Raw,
+                    codes: w.codes,
+                }
+            }
+            VERSION => {
+                let w: WireV2<'a> = take_all(body)?;
+                CodeFile {
+                    model_sha256: w.model_sha256,
+                    input: w.input,
+                    latent: w.latent,
+                    rows: w.rows,
+                    cols: w.cols,
+                    count: w.count,
+                    coding: w.coding,
+                    codes: w.codes,
+                }
+            }
+            other => return Err(CodeFileError::Version(other)),
+        };
+        file.check_layout()?;
+        Ok(file)
+    }
+
+    fn check_layout(&self) -> Result<(), CodeFileError> {
+        if u64::from(self.rows) * u64::from(self.cols) != u64::from(self.input) || self.latent == 0
         {
             return Err(CodeFileError::Malformed);
         }
-        Ok(file)
+        match self.coding {
+            Coding::Raw => {
+                let expected = u64::from(self.count) * u64::from(self.latent);
+                if expected != self.codes.len() as u64 {
+                    return Err(CodeFileError::Length {
+                        expected,
+                        found: self.codes.len() as u64,
+                    });
+                }
+            }
+            Coding::Entropy => {
+                let longest = ae_core::entropy::max_coded_len(self.latent as usize);
+                let mut rest = self.codes;
+                for _ in 0..self.count {
+                    let (image, tail) = take_record(rest).ok_or(CodeFileError::Malformed)?;
+                    if image.is_empty() || image.len() > longest {
+                        return Err(CodeFileError::Malformed);
+                    }
+                    rest = tail;
+                }
+                if !rest.is_empty() {
+                    return Err(CodeFileError::Malformed);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Fails unless the file was made with the model whose bytes hash to `model_sha256`.
@@ -145,6 +284,18 @@ impl<'a> CodeFile<'a> {
     }
 }
 
+fn take_all<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, CodeFileError> {
+    let (value, rest) = postcard::take_from_bytes(body).map_err(|e| match e {
+        postcard::Error::DeserializeUnexpectedEnd => CodeFileError::Truncated,
+        _ => CodeFileError::Malformed,
+    })?;
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(CodeFileError::Malformed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,14 +303,13 @@ mod tests {
 
     fn sample(codes: &[u8]) -> Vec<u8> {
         CodeFile {
-            magic: MAGIC,
-            version: VERSION,
             model_sha256: [7; 32],
             input: 6,
             latent: 2,
             rows: 2,
             cols: 3,
             count: (codes.len() / 2) as u32,
+            coding: Coding::Raw,
             codes,
         }
         .to_bytes()
@@ -180,12 +330,74 @@ mod tests {
         let mut bad = bytes.clone();
         bad[10] ^= 1;
         assert_eq!(CodeFile::parse(&bad), Err(CodeFileError::Checksum));
-        let mut v2 = bytes.clone();
-        v2[4] = 2;
-        let n = v2.len() - 4;
-        let crc = ae_core::format::crc32(&v2[..n]);
-        v2[n..].copy_from_slice(&crc.to_le_bytes());
-        assert_eq!(CodeFile::parse(&v2), Err(CodeFileError::Version(2)));
+        let mut v3 = bytes.clone();
+        v3[4] = 3;
+        let n = v3.len() - 4;
+        let crc = ae_core::format::crc32(&v3[..n]);
+        v3[n..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(CodeFile::parse(&v3), Err(CodeFileError::Version(3)));
+    }
+
+    #[test]
+    fn entropy_records_round_trip_and_are_checked() {
+        let mut codes = Vec::new();
+        push_coded(&mut codes, &[1, 9, 9]);
+        push_coded(&mut codes, &[2]);
+        push_coded(&mut codes, &[1; 200]);
+        let file = CodeFile {
+            model_sha256: [1; 32],
+            input: 6,
+            latent: 100,
+            rows: 2,
+            cols: 3,
+            count: 3,
+            coding: Coding::Entropy,
+            codes: &codes,
+        };
+        let bytes = file.to_bytes();
+        let back = CodeFile::parse(&bytes).unwrap();
+        let images: Vec<&[u8]> = back.images().collect();
+        assert_eq!(images, vec![&[1u8, 9, 9][..], &[2][..], &[1; 200][..]]);
+        // One image too few or too many is malformed, not a short read.
+        for count in [2, 4] {
+            let bad = CodeFile {
+                count,
+                ..file.clone()
+            }
+            .to_bytes();
+            assert_eq!(CodeFile::parse(&bad), Err(CodeFileError::Malformed));
+        }
+        // A record longer than any coded image of this latent size is refused.
+        let bad = CodeFile {
+            latent: 2,
+            ..file.clone()
+        }
+        .to_bytes();
+        assert_eq!(CodeFile::parse(&bad), Err(CodeFileError::Malformed));
+    }
+
+    #[test]
+    fn version_1_files_still_parse() {
+        let v1 = WireV1 {
+            magic: MAGIC,
+            version: 1,
+            model_sha256: [3; 32],
+            input: 4,
+            latent: 2,
+            rows: 2,
+            cols: 2,
+            count: 2,
+            codes: &[1, 2, 3, 4],
+        };
+        let mut bytes = postcard::to_stdvec(&v1).unwrap();
+        let crc = ae_core::format::crc32(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        let f = CodeFile::parse(&bytes).unwrap();
+        assert_eq!(f.coding, Coding::Raw);
+        assert_eq!(
+            f.images().collect::<Vec<_>>(),
+            vec![&[1u8, 2][..], &[3, 4][..]]
+        );
     }
 
     proptest! {

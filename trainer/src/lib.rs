@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod codec;
 pub mod data;
+pub mod entropy_fit;
 pub mod error;
 pub mod eval;
 pub mod fsio;

@@ -10,6 +10,7 @@ use ae_core::requant::Requant;
 use ae_core::sigmoid_lut;
 
 use crate::data::ImageSet;
+use crate::entropy_fit;
 use crate::error::{Error, Result};
 
 /// The latent range seen on the calibration images.
@@ -84,8 +85,9 @@ fn bias_q(b: f32, scale: f64) -> i32 {
         .clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
 }
 
-/// Quantizes `model` to an int8 model file, calibrating the latent range on `calibration`.
-pub fn quantize(model: &FloatRef<'_>, calibration: &ImageSet) -> Result<Vec<u8>> {
+/// Quantizes `model` to an int8 model file, calibrating the latent range on `calibration`, and
+/// adds the entropy model fitted on the calibration images' codes when `entropy` is set.
+pub fn quantize(model: &FloatRef<'_>, calibration: &ImageSet, entropy: bool) -> Result<Vec<u8>> {
     let (input, latent) = model.dims.as_usize();
     let range = calibrate(model, calibration)?;
     let span = (range.max - range.min).max(f32::MIN_POSITIVE * 256.0);
@@ -139,15 +141,50 @@ pub fn quantize(model: &FloatRef<'_>, calibration: &ImageSet) -> Result<Vec<u8>>
             shifts: &dec_shift,
         },
     };
-    let mut out = vec![0u8; 2 * input * latent + 20 * (input + latent) + 256];
-    let n = format::write_int8(
-        input as u32,
+    let plain = write(model, &tensors, None)?;
+    if !entropy {
+        return Ok(plain);
+    }
+    let codes = codes_of(&plain, calibration)?;
+    let fitted = entropy_fit::fit(&codes, latent, zero_point)?;
+    write(model, &tensors, Some(&fitted.tensors()))
+}
+
+fn write(
+    model: &FloatRef<'_>,
+    tensors: &Int8Tensors<'_>,
+    entropy: Option<&format::EntropyTensors<'_>>,
+) -> Result<Vec<u8>> {
+    let (input, latent) = model.dims.as_usize();
+    let tables = latent * (4 + 2 * ae_core::entropy::SYMBOLS) + latent * latent;
+    let mut out = vec![0u8; 2 * input * latent + 20 * (input + latent) + tables + 256];
+    let n = format::write_int8_shaped(
+        model.shape,
         latent as u32,
         model.leaky_slope,
-        &tensors,
+        tensors,
+        entropy,
         &mut out,
     )
     .map_err(|e| Error::Mismatch(format!("cannot encode the int8 model: {e}")))?;
     out.truncate(n);
     Ok(out)
+}
+
+/// The int8 codes of every image in `images` under the model file `int8`.
+fn codes_of(int8: &[u8], images: &ImageSet) -> Result<Vec<u8>> {
+    let bytes = crate::model::ModelBytes::new(int8);
+    let format::ModelRef::Int8(model) = format::ModelRef::parse(bytes.bytes())
+        .map_err(|e| Error::Mismatch(format!("the int8 model does not load: {e}")))?
+    else {
+        return Err(Error::Mismatch("the quantized model is not int8".into()));
+    };
+    let latent = model.dims.latent as usize;
+    let mut codes = vec![0u8; images.count * latent];
+    for (image, code) in images.images().zip(codes.chunks_exact_mut(latent)) {
+        model
+            .encode(image, code)
+            .map_err(|e| Error::Mismatch(format!("cannot encode a calibration image: {e}")))?;
+    }
+    Ok(codes)
 }

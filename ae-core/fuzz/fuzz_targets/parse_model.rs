@@ -30,6 +30,16 @@ fuzz_target!(|data: &[u8]| {
                     let mut code = vec![0; latent];
                     m.encode(&vec![128; input], &mut code).unwrap();
                     m.decode(&code, &mut vec![0; latent], &mut vec![0; input]).unwrap();
+                    if let Some(e) = m.entropy {
+                        let mut centred = vec![0i16; latent];
+                        let mut out = vec![0u8; ae_core::entropy::max_coded_len(latent)];
+                        let n = e.encode(&code, 1, &mut centred, &mut out).unwrap();
+                        let mut back = vec![0u8; latent];
+                        e.decode(&out[..n], &mut centred, &mut back).unwrap();
+                        assert_eq!(back, code);
+                        // The file's own bytes as a coded image: codes or an error.
+                        let _ = e.decode(data, &mut centred, &mut back);
+                    }
                 }
             }
         }

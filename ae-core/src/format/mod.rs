@@ -16,14 +16,21 @@ mod wire;
 mod write;
 
 pub use parse::{FloatRef, Int8Ref, ModelRef, QuantLayerRef};
-pub use write::{write_float, write_int8, FloatTensors, Int8Tensors, QuantLayerTensors};
+pub use write::{
+    write_float, write_float_shaped, write_int8, write_int8_shaped, EntropyTensors, FloatTensors,
+    Int8Tensors, QuantLayerTensors,
+};
 
 pub use crate::error::ModelKind;
 
 /// The four bytes every tinyae model file starts with.
 pub const MAGIC: [u8; 4] = *b"TNAE";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this build writes (it also reads [`FORMAT_V1`]).
+pub const FORMAT_VERSION: u16 = 2;
+/// The first format version: no image shape, no entropy model. Still read.
+pub const FORMAT_V1: u16 = 1;
+/// The entropy model's tensors start at a multiple of this many bytes from the start of the file.
+pub const ENTROPY_ALIGN: usize = 4;
 /// Float tensors start at a multiple of this many bytes from the start of the file.
 pub const TENSOR_ALIGN: usize = 16;
 /// Bytes of the CRC-32 trailer.
@@ -45,6 +52,39 @@ pub struct Dims {
     pub input: u32,
     /// Values per code (64 for the reference model).
     pub latent: u32,
+}
+
+/// The image a model's input is: `rows x cols` pixels, row-major.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shape {
+    /// Image height.
+    pub rows: u32,
+    /// Image width.
+    pub cols: u32,
+}
+
+impl Shape {
+    /// The shape a version-1 file (which stores none) stands for: `s x s` when `input` is a
+    /// square number `s * s`, else one row of `input` pixels.
+    pub fn implied_by(input: u32) -> Self {
+        let side = input.isqrt();
+        if side * side == input {
+            Shape {
+                rows: side,
+                cols: side,
+            }
+        } else {
+            Shape {
+                rows: 1,
+                cols: input,
+            }
+        }
+    }
+
+    /// `rows * cols`, `None` when it does not fit in `u32`.
+    pub fn pixels(self) -> Option<u32> {
+        self.rows.checked_mul(self.cols)
+    }
 }
 
 impl Dims {

@@ -2,7 +2,11 @@
 
 use super::validate::{self, LayerNames};
 use super::wire::{self, Header, Params};
-use super::{crc32, Dims, ModelKind, CRC_LEN, FORMAT_VERSION, MAGIC};
+use super::{
+    crc32, Dims, ModelKind, Shape, CRC_LEN, ENTROPY_ALIGN, FORMAT_V1, FORMAT_VERSION, MAGIC,
+    TENSOR_ALIGN,
+};
+use crate::entropy::EntropyRef;
 use crate::int8::requant::Requant;
 use crate::Error;
 
@@ -12,6 +16,8 @@ use crate::Error;
 pub struct FloatRef<'a> {
     /// Model dimensions.
     pub dims: Dims,
+    /// The image shape (`rows * cols == dims.input`).
+    pub shape: Shape,
     /// LeakyReLU slope for negative inputs.
     pub leaky_slope: f32,
     /// `[latent][input]`, row `j` holds the weights into latent unit `j`.
@@ -56,6 +62,8 @@ impl QuantLayerRef<'_> {
 pub struct Int8Ref<'a> {
     /// Model dimensions.
     pub dims: Dims,
+    /// The image shape (`rows * cols == dims.input`).
+    pub shape: Shape,
     /// LeakyReLU slope the float model had (folded into the encoder's negative multipliers).
     pub leaky_slope: f32,
     /// Scale of the 8-bit latent code: `h = latent_scale * (code - latent_zero_point)`.
@@ -66,6 +74,8 @@ pub struct Int8Ref<'a> {
     pub encoder: QuantLayerRef<'a>,
     /// Decoder, one requantization per channel (to the sigmoid table's index).
     pub decoder: QuantLayerRef<'a>,
+    /// The entropy model for the codes, when the file has one (version 2 files only).
+    pub entropy: Option<EntropyRef<'a>>,
 }
 
 /// Any validated model.
@@ -78,25 +88,70 @@ pub enum ModelRef<'a> {
 }
 
 impl<'a> ModelRef<'a> {
-    /// Validates `bytes` as a model file and borrows its tensors.
+    /// Validates `bytes` as a model file (version 1 or 2) and borrows its tensors.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
         let body = checked_body(bytes)?;
         let (header, _) = postcard::take_from_bytes::<Header>(body).map_err(postcard_error)?;
-        if header.version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion(header.version));
-        }
-        let (file, rest) =
-            postcard::take_from_bytes::<wire::ModelFile<&'a [u8]>>(body).map_err(postcard_error)?;
-        if !rest.is_empty() {
-            return Err(Error::TrailingBytes);
-        }
+        let file = match header.version {
+            FORMAT_V1 => {
+                let v1: wire::ModelFileV1<&'a [u8]> = take_canonical(body)?;
+                wire::ModelFile {
+                    magic: v1.magic,
+                    version: v1.version,
+                    dims: v1.dims,
+                    shape: Shape::implied_by(v1.dims.input),
+                    leaky_slope: v1.leaky_slope,
+                    entropy: None,
+                    params: v1.params,
+                }
+            }
+            FORMAT_VERSION => take_canonical(body)?,
+            other => return Err(Error::UnsupportedVersion(other)),
+        };
         let dims = file.dims;
         let per_layer = validate::dims(dims)?;
+        validate::shape(dims, file.shape)?;
         let slope = file.leaky_slope;
         validate::slope(slope)?;
+        let header = Common {
+            dims,
+            shape: file.shape,
+            slope,
+            per_layer,
+        };
         match file.params {
-            Params::Float(p) => parse_float(dims, per_layer, slope, p.tensors).map(ModelRef::Float),
-            Params::Int8(p) => parse_int8(dims, per_layer, slope, p).map(ModelRef::Int8),
+            Params::Float(p) => {
+                if file.entropy.is_some() {
+                    return Err(Error::InvalidValue(
+                        "only int8 models can have an entropy model",
+                    ));
+                }
+                validate::padding(p.pad, offset_in(bytes, p.tensors), TENSOR_ALIGN)?;
+                parse_float(&header, p.tensors).map(ModelRef::Float)
+            }
+            Params::Int8(p) => {
+                let entropy = match file.entropy {
+                    None => None,
+                    Some(e) => {
+                        validate::padding(e.pad, offset_in(bytes, e.tensors), ENTROPY_ALIGN)?;
+                        Some(EntropyRef::parse(
+                            dims.latent as usize,
+                            p.latent_zero_point,
+                            e.predictor_shift,
+                            e.tensors,
+                        )?)
+                    }
+                };
+                parse_int8(&header, p, entropy).map(ModelRef::Int8)
+            }
+        }
+    }
+
+    /// The image shape the model takes.
+    pub fn shape(&self) -> Shape {
+        match self {
+            ModelRef::Float(m) => m.shape,
+            ModelRef::Int8(m) => m.shape,
         }
     }
 
@@ -155,6 +210,37 @@ fn checked_body(bytes: &[u8]) -> Result<&[u8], Error> {
     Ok(body)
 }
 
+/// Decodes the whole body as `T`, refusing trailing bytes and non-canonical encodings (overlong
+/// varints): one model has exactly one encoding.
+fn take_canonical<'a, T>(body: &'a [u8]) -> Result<T, Error>
+where
+    T: serde::Deserialize<'a> + serde::Serialize,
+{
+    let (value, rest) = postcard::take_from_bytes::<T>(body).map_err(postcard_error)?;
+    if !rest.is_empty() {
+        return Err(Error::TrailingBytes);
+    }
+    let canonical = postcard::serialize_with_flavor(&value, postcard::ser_flavors::Size::default())
+        .map_err(|_| Error::Malformed)?;
+    if canonical != body.len() {
+        return Err(Error::Malformed);
+    }
+    Ok(value)
+}
+
+/// Offset of `part` (a sub-slice of `file`) from the start of `file`.
+fn offset_in(file: &[u8], part: &[u8]) -> usize {
+    (part.as_ptr() as usize).wrapping_sub(file.as_ptr() as usize)
+}
+
+/// What every model kind shares after the header checks.
+struct Common {
+    dims: Dims,
+    shape: Shape,
+    slope: f32,
+    per_layer: usize,
+}
+
 fn postcard_error(e: postcard::Error) -> Error {
     match e {
         postcard::Error::DeserializeUnexpectedEnd => Error::Truncated,
@@ -162,12 +248,8 @@ fn postcard_error(e: postcard::Error) -> Error {
     }
 }
 
-fn parse_float<'a>(
-    dims: Dims,
-    per_layer: usize,
-    leaky_slope: f32,
-    tensors: &'a [u8],
-) -> Result<FloatRef<'a>, Error> {
+fn parse_float<'a>(c: &Common, tensors: &'a [u8]) -> Result<FloatRef<'a>, Error> {
+    let (dims, per_layer) = (c.dims, c.per_layer);
     let (input, latent) = dims.as_usize();
     // `validate::dims` guarantees this cannot overflow.
     let expected = (2 * per_layer + input + latent) * 4;
@@ -184,7 +266,8 @@ fn parse_float<'a>(
     let (decoder_weights, decoder_bias) = rest.split_at(per_layer);
     Ok(FloatRef {
         dims,
-        leaky_slope,
+        shape: c.shape,
+        leaky_slope: c.slope,
         encoder_weights,
         encoder_bias,
         decoder_weights,
@@ -193,22 +276,28 @@ fn parse_float<'a>(
 }
 
 fn parse_int8<'a>(
-    dims: Dims,
-    per_layer: usize,
-    leaky_slope: f32,
+    c: &Common,
     p: wire::Int8Params<&'a [u8]>,
+    entropy: Option<EntropyRef<'a>>,
 ) -> Result<Int8Ref<'a>, Error> {
+    let (dims, per_layer) = (c.dims, c.per_layer);
     let (input, latent) = dims.as_usize();
     validate::scale("latent scale", p.latent_scale)?;
     let encoder = parse_layer(p.encoder, "encoder", per_layer, latent, 2)?;
     let decoder = parse_layer(p.decoder, "decoder", per_layer, input, 1)?;
+    // The encoder sees pixels up to 255, the decoder centred codes down to -255 (|c - z| <= 255,
+    // bounded by 256 to leave room).
+    validate::accumulators(&encoder, input, 255)?;
+    validate::accumulators(&decoder, latent, 256)?;
     Ok(Int8Ref {
         dims,
-        leaky_slope,
+        shape: c.shape,
+        leaky_slope: c.slope,
         latent_scale: p.latent_scale,
         latent_zero_point: p.latent_zero_point,
         encoder,
         decoder,
+        entropy,
     })
 }
 

@@ -1,7 +1,7 @@
 //! The value rules a model must satisfy, shared by the parser and the writer so that what one
 //! accepts the other produces.
 
-use super::Dims;
+use super::{Dims, QuantLayerRef, Shape};
 use crate::Error;
 
 /// Checks the dimensions and returns the weight count of one layer.
@@ -13,6 +13,48 @@ pub(crate) fn dims(dims: Dims) -> Result<usize, Error> {
     dims.weights_per_layer()
         .filter(|w| w.checked_mul(8).is_some())
         .ok_or(Error::InvalidValue("dimensions too large"))
+}
+
+/// The stored shape must cover exactly the model's input.
+pub(crate) fn shape(dims: Dims, shape: Shape) -> Result<(), Error> {
+    if shape.pixels() == Some(dims.input) {
+        Ok(())
+    } else {
+        Err(Error::InvalidValue(
+            "image shape rows * cols must equal the input size",
+        ))
+    }
+}
+
+/// Padding before aligned tensors that start at file offset `tensors_at`: fewer than `align` zero
+/// bytes, and the tensors aligned. (Fewer than `align` bytes is the minimal count: any other count
+/// that aligns them differs by a multiple of `align`.)
+pub(crate) fn padding(pad: &[u8], tensors_at: usize, align: usize) -> Result<(), Error> {
+    if !tensors_at.is_multiple_of(align) || pad.len() >= align || pad.iter().any(|&b| b != 0) {
+        return Err(Error::InvalidValue(
+            "tensor padding must be the fewest zero bytes that align the tensors in the file",
+        ));
+    }
+    Ok(())
+}
+
+/// Every int8 accumulator must stay inside i32 for any input whose magnitude is at most
+/// `max_input`: `|bias| + max_input * sum |w| < 2^31` per output channel.
+pub(crate) fn accumulators(
+    layer: &QuantLayerRef<'_>,
+    inputs: usize,
+    max_input: i64,
+) -> Result<(), Error> {
+    for (row, bias) in layer.weights.chunks_exact(inputs.max(1)).zip(layer.bias) {
+        let sum: i64 = row.iter().map(|&w| i64::from(w).abs()).sum();
+        let worst = i64::from(i32::from_le_bytes(*bias)).abs() + max_input * sum;
+        if worst > i64::from(i32::MAX) {
+            return Err(Error::InvalidValue(
+                "an int8 accumulator could leave the i32 range",
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn slope(slope: f32) -> Result<(), Error> {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Dims;
+use super::{Dims, Shape};
 
 /// Fixed prefix of every version: read first, so that a future layout is reported as an
 /// unsupported version rather than as a malformed file.
@@ -14,13 +14,36 @@ pub(crate) struct Header {
     pub version: u16,
 }
 
+/// Version 1: no shape, no entropy model.
 #[derive(Serialize, Deserialize)]
-pub(crate) struct ModelFile<B> {
+pub(crate) struct ModelFileV1<B> {
     pub magic: [u8; 4],
     pub version: u16,
     pub dims: Dims,
     pub leaky_slope: f32,
     pub params: Params<B>,
+}
+
+/// Version 2: the image shape and an optional entropy model, before the same parameters.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ModelFile<B> {
+    pub magic: [u8; 4],
+    pub version: u16,
+    pub dims: Dims,
+    pub shape: Shape,
+    pub leaky_slope: f32,
+    pub entropy: Option<EntropyParams<B>>,
+    pub params: Params<B>,
+}
+
+/// The entropy model of the latent codes. `tensors` starts [`super::ENTROPY_ALIGN`]-aligned from
+/// the start of the file, after `pad` zero bytes: predictor bias `i32 [latent]`, cumulative
+/// frequencies `u16 [latent][256]`, predictor weights `i16 [latent * (latent - 1) / 2]`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct EntropyParams<B> {
+    pub predictor_shift: u8,
+    pub pad: B,
+    pub tensors: B,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -6,8 +6,8 @@
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 use super::validate;
-use super::wire::{FloatParams, Int8Params, ModelFile, Params, QuantLayer};
-use super::{crc32, Dims, CRC_LEN, FORMAT_VERSION, MAGIC, TENSOR_ALIGN};
+use super::wire::{EntropyParams, FloatParams, Int8Params, ModelFile, Params, QuantLayer};
+use super::{crc32, Dims, Shape, CRC_LEN, ENTROPY_ALIGN, FORMAT_VERSION, MAGIC, TENSOR_ALIGN};
 use crate::Error;
 
 /// Float parameters to write, in the layouts [`super::FloatRef`] documents.
@@ -49,10 +49,21 @@ pub struct Int8Tensors<'a> {
     pub decoder: QuantLayerTensors<'a>,
 }
 
-/// Writes a float model into `out` and returns the number of bytes used.
-///
-/// The float tensors start [`TENSOR_ALIGN`]-aligned relative to `out`, so a 16-byte aligned
-/// buffer (such as [`crate::Aligned`]) can be parsed in place.
+/// The entropy model to store with an int8 model (see `FORMAT.md`, *Entropy coding*).
+#[derive(Debug, Clone, Copy)]
+pub struct EntropyTensors<'a> {
+    /// Right shift of the predictor's fixed-point sums, `1..=24`.
+    pub predictor_shift: u8,
+    /// `[latent]`.
+    pub predictor_bias: &'a [i32],
+    /// `[latent][256]` cumulative frequencies out of 2^16.
+    pub cumulative: &'a [u16],
+    /// Lower-triangular rows `j = 1..latent`, row `j` holding `j` weights.
+    pub predictor_weights: &'a [i16],
+}
+
+/// Writes a float model for images of the shape [`Shape::implied_by`] `input` (see
+/// [`write_float_shaped`]).
 pub fn write_float(
     input: u32,
     latent: u32,
@@ -60,7 +71,21 @@ pub fn write_float(
     tensors: &FloatTensors<'_>,
     out: &mut [u8],
 ) -> Result<usize, Error> {
-    let dims = Dims { input, latent };
+    write_float_shaped(Shape::implied_by(input), latent, leaky_slope, tensors, out)
+}
+
+/// Writes a float model for `shape` images into `out` and returns the number of bytes used.
+///
+/// The float tensors start [`TENSOR_ALIGN`]-aligned relative to `out`, so a 16-byte aligned
+/// buffer (such as [`crate::Aligned`]) can be parsed in place.
+pub fn write_float_shaped(
+    shape: Shape,
+    latent: u32,
+    leaky_slope: f32,
+    tensors: &FloatTensors<'_>,
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    let dims = dims_of(shape, latent)?;
     let per_layer = validate::dims(dims)?;
     validate::slope(leaky_slope)?;
     let (i, l) = dims.as_usize();
@@ -84,7 +109,9 @@ pub fn write_float(
         magic: MAGIC,
         version: FORMAT_VERSION,
         dims,
+        shape,
         leaky_slope,
+        entropy: None,
         params: Params::Float(FloatParams {
             pad: Bytes::Zeros(pad),
             tensors: Bytes::F32(&parts),
@@ -98,7 +125,8 @@ pub fn write_float(
     finish(&file(pad), unpadded + pad, out)
 }
 
-/// Writes an int8 model into `out` and returns the number of bytes used.
+/// Writes an int8 model without an entropy model for images of the shape
+/// [`Shape::implied_by`] `input` (see [`write_int8_shaped`]).
 pub fn write_int8(
     input: u32,
     latent: u32,
@@ -106,18 +134,63 @@ pub fn write_int8(
     tensors: &Int8Tensors<'_>,
     out: &mut [u8],
 ) -> Result<usize, Error> {
-    let dims = Dims { input, latent };
+    write_int8_shaped(
+        Shape::implied_by(input),
+        latent,
+        leaky_slope,
+        tensors,
+        None,
+        out,
+    )
+}
+
+/// Writes an int8 model for `shape` images, with an entropy model when given, into `out` and
+/// returns the number of bytes used. The entropy tensors start [`ENTROPY_ALIGN`]-aligned
+/// relative to `out`.
+pub fn write_int8_shaped(
+    shape: Shape,
+    latent: u32,
+    leaky_slope: f32,
+    tensors: &Int8Tensors<'_>,
+    entropy: Option<&EntropyTensors<'_>>,
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    let dims = dims_of(shape, latent)?;
     let per_layer = validate::dims(dims)?;
     validate::slope(leaky_slope)?;
     validate::scale("latent scale", tensors.latent_scale)?;
     let (i, l) = dims.as_usize();
     check_layer(&tensors.encoder, "encoder", per_layer, l, 2)?;
     check_layer(&tensors.decoder, "decoder", per_layer, i, 1)?;
-    let file = ModelFile {
+    if let Some(e) = entropy {
+        crate::entropy::validate_tables(
+            l,
+            e.predictor_shift,
+            e.predictor_bias,
+            e.cumulative,
+            e.predictor_weights,
+        )?;
+    }
+    let entropy_parts = entropy.map(|e| {
+        [
+            Bytes::I32(e.predictor_bias),
+            Bytes::U16(e.cumulative),
+            Bytes::I16(e.predictor_weights),
+        ]
+    });
+    let file = |pad: usize| ModelFile {
         magic: MAGIC,
         version: FORMAT_VERSION,
         dims,
+        shape,
         leaky_slope,
+        entropy: entropy
+            .zip(entropy_parts.as_ref())
+            .map(|(e, parts)| EntropyParams {
+                predictor_shift: e.predictor_shift,
+                pad: Bytes::Zeros(pad),
+                tensors: Bytes::Concat(parts),
+            }),
         params: Params::Int8(Int8Params {
             latent_scale: tensors.latent_scale,
             latent_zero_point: tensors.latent_zero_point,
@@ -125,8 +198,34 @@ pub fn write_int8(
             decoder: layer(&tensors.decoder),
         }),
     };
+    let pad = match (entropy, &entropy_parts) {
+        (Some(e), Some(parts)) => {
+            // Everything up to the entropy tensors' own length prefix, with an empty pad (whose
+            // one-byte prefix stays one byte for any pad under 128).
+            let prefix = serialized_len(&(
+                MAGIC,
+                FORMAT_VERSION,
+                dims,
+                shape,
+                leaky_slope,
+                Some((e.predictor_shift, Bytes::Zeros(0))),
+            ))?;
+            let tensor_len: usize = parts.iter().map(Bytes::len).sum();
+            let at = prefix + serialized_len(&tensor_len)?;
+            (ENTROPY_ALIGN - at % ENTROPY_ALIGN) % ENTROPY_ALIGN
+        }
+        _ => 0,
+    };
+    let file = file(pad);
     let len = serialized_len(&file)?;
     finish(&file, len, out)
+}
+
+fn dims_of(shape: Shape, latent: u32) -> Result<Dims, Error> {
+    let input = shape
+        .pixels()
+        .ok_or(Error::InvalidValue("image shape too large"))?;
+    Ok(Dims { input, latent })
 }
 
 fn check_layer(
@@ -190,38 +289,53 @@ enum Bytes<'a> {
     Zeros(usize),
     F32(&'a [&'a [f32]]),
     I8(&'a [i8]),
+    I16(&'a [i16]),
+    U16(&'a [u16]),
     I32(&'a [i32]),
     U8(&'a [u8]),
+    Concat(&'a [Bytes<'a>]),
+}
+
+impl Bytes<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Bytes::Zeros(n) => *n,
+            Bytes::F32(parts) => parts.iter().map(|p| p.len() * 4).sum(),
+            Bytes::I8(v) => v.len(),
+            Bytes::I16(v) => v.len() * 2,
+            Bytes::U16(v) => v.len() * 2,
+            Bytes::I32(v) => v.len() * 4,
+            Bytes::U8(v) => v.len(),
+            Bytes::Concat(parts) => parts.iter().map(Bytes::len).sum(),
+        }
+    }
+
+    fn emit<S: SerializeSeq>(&self, seq: &mut S) -> Result<(), S::Error> {
+        fn all<S: SerializeSeq>(seq: &mut S, bytes: &[u8]) -> Result<(), S::Error> {
+            bytes.iter().try_for_each(|b| seq.serialize_element(b))
+        }
+        match self {
+            Bytes::Zeros(n) => (0..*n).try_for_each(|_| seq.serialize_element(&0u8)),
+            Bytes::F32(parts) => parts
+                .iter()
+                .flat_map(|p| p.iter())
+                .try_for_each(|v| all(seq, &v.to_le_bytes())),
+            Bytes::I8(v) => v
+                .iter()
+                .try_for_each(|b| seq.serialize_element(&(*b as u8))),
+            Bytes::I16(v) => v.iter().try_for_each(|x| all(seq, &x.to_le_bytes())),
+            Bytes::U16(v) => v.iter().try_for_each(|x| all(seq, &x.to_le_bytes())),
+            Bytes::I32(v) => v.iter().try_for_each(|x| all(seq, &x.to_le_bytes())),
+            Bytes::U8(v) => all(seq, v),
+            Bytes::Concat(parts) => parts.iter().try_for_each(|p| p.emit(seq)),
+        }
+    }
 }
 
 impl Serialize for Bytes<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        fn emit<S: SerializeSeq>(seq: &mut S, bytes: &[u8]) -> Result<(), S::Error> {
-            bytes.iter().try_for_each(|b| seq.serialize_element(b))
-        }
-        let len = match self {
-            Bytes::Zeros(n) => *n,
-            Bytes::F32(parts) => parts.iter().map(|p| p.len() * 4).sum(),
-            Bytes::I8(v) => v.len(),
-            Bytes::I32(v) => v.len() * 4,
-            Bytes::U8(v) => v.len(),
-        };
-        let mut seq = s.serialize_seq(Some(len))?;
-        match self {
-            Bytes::Zeros(n) => (0..*n).try_for_each(|_| seq.serialize_element(&0u8))?,
-            Bytes::F32(parts) => {
-                for v in parts.iter().flat_map(|p| p.iter()) {
-                    emit(&mut seq, &v.to_le_bytes())?;
-                }
-            }
-            Bytes::I8(v) => v
-                .iter()
-                .try_for_each(|b| seq.serialize_element(&(*b as u8)))?,
-            Bytes::I32(v) => v
-                .iter()
-                .try_for_each(|x| emit(&mut seq, &x.to_le_bytes()))?,
-            Bytes::U8(v) => emit(&mut seq, v)?,
-        }
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        self.emit(&mut seq)?;
         seq.end()
     }
 }

@@ -197,3 +197,51 @@ pub fn dot2_paired_i16_i8(paired: &[i16], w0: &[i8], w1: &[i8]) -> (i32, i32) {
     }
     (a0, a1)
 }
+
+/// `sum a[k] * x[k]` of two `i16` slices over the shorter length, two products per `SMLAD`.
+///
+/// Words are loaded with `LDR`, which ARMv7-M allows at any 2-byte alignment (the entropy
+/// predictor's rows start at any even offset), as CMSIS-NN's `arm_nn_read_q15x2` does.
+pub fn dot_i16_i16(a: &[i16], x: &[i16]) -> i32 {
+    let n = a.len().min(x.len());
+    let blocks = n / 8;
+    let mut acc = 0i32;
+    if blocks > 0 {
+        // SAFETY: both slices hold at least `8 * blocks` elements (16 * blocks bytes); the loop
+        // reads exactly that many bytes behind each pointer, post-incrementing them, with `LDR`,
+        // which tolerates 2-byte alignment on ARMv7E-M. It writes only the declared registers
+        // and the flags.
+        unsafe {
+            asm!(
+                "2:",
+                "ldr {p}, [{a}], #4",
+                "ldr {q}, [{x}], #4",
+                "smlad {acc}, {p}, {q}, {acc}",
+                "ldr {p}, [{a}], #4",
+                "ldr {q}, [{x}], #4",
+                "smlad {acc}, {p}, {q}, {acc}",
+                "ldr {p}, [{a}], #4",
+                "ldr {q}, [{x}], #4",
+                "smlad {acc}, {p}, {q}, {acc}",
+                "ldr {p}, [{a}], #4",
+                "ldr {q}, [{x}], #4",
+                "smlad {acc}, {p}, {q}, {acc}",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                a = inout(reg) a.as_ptr() => _,
+                x = inout(reg) x.as_ptr() => _,
+                n = inout(reg) blocks => _,
+                acc = inout(reg) acc,
+                p = out(reg) _,
+                q = out(reg) _,
+                options(nostack, readonly),
+            );
+        }
+    }
+    let done = 8 * blocks;
+    acc + a[done..n]
+        .iter()
+        .zip(&x[done..n])
+        .map(|(&w, &v)| i32::from(w) * i32::from(v))
+        .sum::<i32>()
+}

@@ -76,3 +76,64 @@ pub fn random_float(input: usize, latent: usize, seed: u64, out: &mut [u8]) -> u
     };
     format::write_float(input as u32, latent as u32, 0.3, &t, out).unwrap()
 }
+
+/// Frequencies out of 2^16 for residuals `0..256` that fall off with the circular distance from
+/// residual 0 (every one at least 1), as cumulative counts.
+pub fn peaked_cumulative(width: u32) -> Vec<u16> {
+    let mut freq: Vec<u32> = (0..256u32)
+        .map(|r| {
+            let d = r.min(256 - r);
+            (2048 >> (d / width).min(11)).max(1)
+        })
+        .collect();
+    let sum: u32 = freq.iter().sum();
+    freq[0] = freq[0] + 65536 - sum;
+    let mut cum = Vec::with_capacity(256);
+    let mut acc = 0u32;
+    for f in freq {
+        cum.push(acc as u16);
+        acc += f;
+    }
+    assert_eq!(acc, 65536);
+    cum
+}
+
+/// A 2x3 -> 3 int8 model with an entropy model (predictor rows `[128]`, `[64, -64]`, shift 8).
+pub fn small_int8_entropy(out: &mut Buf) -> usize {
+    let (pos, neg, dec) = (rq(0.02), rq(0.005), rq(1.0));
+    let enc_mult: Vec<i32> = (0..3)
+        .flat_map(|_| [pos.multiplier, neg.multiplier])
+        .collect();
+    let enc_shift: Vec<u8> = (0..3).flat_map(|_| [pos.shift, neg.shift]).collect();
+    let t = Int8Tensors {
+        latent_scale: 0.05,
+        latent_zero_point: 100,
+        encoder: QuantLayerTensors {
+            weights: &[
+                100, -50, 20, 0, 30, -10, //
+                -20, 60, 0, 10, -90, 40, //
+                5, 5, 5, 5, 5, 5,
+            ],
+            bias: &[100, -2000, 0],
+            multipliers: &enc_mult,
+            shifts: &enc_shift,
+        },
+        decoder: QuantLayerTensors {
+            weights: &[2, -3, 1, 0, 4, -4, 1, 1, 1, -2, 0, 3, 5, 5, -5, 0, 0, 1],
+            bias: &[5, 0, -5, 10, 0, 0],
+            multipliers: &[dec.multiplier; 6],
+            shifts: &[dec.shift; 6],
+        },
+    };
+    let mut cumulative = peaked_cumulative(2);
+    cumulative.extend(peaked_cumulative(5));
+    cumulative.extend(peaked_cumulative(1));
+    let entropy = format::EntropyTensors {
+        predictor_shift: 8,
+        predictor_bias: &[0, 2560, -1280],
+        cumulative: &cumulative,
+        predictor_weights: &[128, 64, -64],
+    };
+    let shape = format::Shape { rows: 2, cols: 3 };
+    format::write_int8_shaped(shape, 3, 0.3, &t, Some(&entropy), &mut out.0).unwrap()
+}

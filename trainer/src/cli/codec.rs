@@ -1,12 +1,14 @@
 //! `ae compress` and `ae decompress`: images to 8-bit latent codes and back, through an int8 model.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ae_core::format::{Int8Ref, ModelRef};
 
 use super::{CompressArgs, DecompressArgs};
-use crate::codec::{model_id, CodeFile, MAGIC, VERSION};
-use crate::data::{idx, ImageSet};
+use ae_core::entropy::max_coded_len;
+
+use crate::codec::{model_id, push_coded, CodeFile, Coding};
+use crate::data::{idx, picture, ImageSet};
 use crate::error::{Error, Result};
 use crate::eval::psnr;
 use crate::fsio;
@@ -22,16 +24,6 @@ fn int8_model<'a>(bytes: &'a ModelBytes, path: &Path) -> Result<Int8Ref<'a>> {
     }
 }
 
-/// The model's image shape: square when the input is a square number, else one row.
-fn model_shape(input: usize) -> (usize, usize) {
-    let side = (input as f64).sqrt().round() as usize;
-    if side * side == input {
-        (side, side)
-    } else {
-        (1, input)
-    }
-}
-
 fn is_picture(path: &Path) -> bool {
     let ext = path
         .extension()
@@ -41,6 +33,60 @@ fn is_picture(path: &Path) -> bool {
     matches!(ext.as_str(), "png" | "pgm" | "pnm")
 }
 
+/// Images read from the inputs, and which input each run of them came from (for error messages).
+struct Inputs {
+    set: ImageSet,
+    sources: Vec<(PathBuf, usize)>,
+}
+
+impl Inputs {
+    /// Names image `index`: its file, and its position there when the file holds several.
+    fn name(&self, index: usize) -> String {
+        let mut first = 0;
+        for (path, count) in &self.sources {
+            if index < first + count {
+                return if *count == 1 {
+                    path.display().to_string()
+                } else {
+                    format!("{} image {}", path.display(), index - first)
+                };
+            }
+            first += count;
+        }
+        format!("image {index}")
+    }
+}
+
+fn read_inputs(inputs: &[PathBuf], rows: usize, cols: usize, resize: bool) -> Result<Inputs> {
+    let mut set = ImageSet::empty(rows, cols);
+    let mut sources = Vec::new();
+    for path in inputs {
+        let before = set.count;
+        if picture::kind_of(path)? == picture::InputKind::Picture {
+            set.pixels
+                .extend(picture::read_picture(path, rows, cols, resize)?);
+            set.count += 1;
+        } else {
+            let images = idx::read_images(path)?;
+            if (images.rows, images.cols) != (rows, cols) {
+                return Err(Error::Mismatch(format!(
+                    "{}: images are {}x{}, the model takes {cols}x{rows}",
+                    path.display(),
+                    images.cols,
+                    images.rows
+                )));
+            }
+            set.pixels.extend(images.pixels);
+            set.count += images.count;
+        }
+        sources.push((path.clone(), set.count - before));
+    }
+    if set.count == 0 {
+        return Err(Error::InvalidOption("no input images".into()));
+    }
+    Ok(Inputs { set, sources })
+}
+
 fn reconstruct(model: &Int8Ref<'_>, code: &[u8], out: &mut [u8]) -> Result<()> {
     let latent = model.dims.latent as usize;
     model
@@ -48,52 +94,189 @@ fn reconstruct(model: &Int8Ref<'_>, code: &[u8], out: &mut [u8]) -> Result<()> {
         .map_err(|e| Error::Mismatch(e.to_string()))
 }
 
+/// How `compress` codes each image.
+#[derive(Clone, Copy)]
+enum Rate {
+    Raw,
+    Step(u8),
+    MaxBytes(usize),
+}
+
+fn rate_of(a: &CompressArgs, model: &Int8Ref<'_>) -> Result<Rate> {
+    let rate = match (a.raw, a.step, a.max_bytes) {
+        (true, _, _) => Rate::Raw,
+        (_, _, Some(n)) => Rate::MaxBytes(n as usize),
+        (_, Some(s), None) => Rate::Step(s),
+        (false, None, None) if model.entropy.is_some() => Rate::Step(1),
+        (false, None, None) => Rate::Raw,
+    };
+    if !matches!(rate, Rate::Raw) && model.entropy.is_none() {
+        return Err(Error::InvalidOption(format!(
+            "{} has no entropy model (it was exported by an older tinyae): re-export it with \
+             `ae export --int8`, or pass --raw for fixed-size codes",
+            a.model.display()
+        )));
+    }
+    Ok(rate)
+}
+
+/// Codes every image as `rate` says; returns the code file's `coding` and `codes`.
+fn code_all(model: &Int8Ref<'_>, inputs: &Inputs, rate: Rate) -> Result<(Coding, Vec<u8>)> {
+    let latent = model.dims.latent as usize;
+    let mut code = vec![0u8; latent];
+    let encode = |img: &[u8], code: &mut [u8]| {
+        model
+            .encode(img, code)
+            .map_err(|e| Error::Mismatch(e.to_string()))
+    };
+    let Some(entropy) = model.entropy.filter(|_| !matches!(rate, Rate::Raw)) else {
+        let mut codes = vec![0u8; inputs.set.count * latent];
+        for (img, code) in inputs.set.images().zip(codes.chunks_exact_mut(latent)) {
+            encode(img, code)?;
+        }
+        return Ok((Coding::Raw, codes));
+    };
+    let mut centred = vec![0i16; latent];
+    let mut coded = vec![0u8; max_coded_len(latent)];
+    let mut codes = Vec::new();
+    for (index, img) in inputs.set.images().enumerate() {
+        encode(img, &mut code)?;
+        let n = match rate {
+            Rate::MaxBytes(cap) => entropy
+                .encode_within(&code, cap, &mut centred, &mut coded)
+                .map(|(n, _)| n),
+            Rate::Step(step) => entropy.encode(&code, step, &mut centred, &mut coded),
+            Rate::Raw => unreachable!("raw coding returned above"),
+        }
+        .map_err(|e| match e {
+            ae_core::Error::DoesNotFit { max_bytes } => Error::InvalidOption(format!(
+                "{} does not fit in {max_bytes} bytes even at the coarsest step (255); \
+                 raise --max-bytes",
+                inputs.name(index)
+            )),
+            e => Error::Mismatch(format!("{}: {e}", inputs.name(index))),
+        })?;
+        push_coded(&mut codes, &coded[..n]);
+    }
+    Ok((Coding::Entropy, codes))
+}
+
+/// Turns every image of a parsed code file back into 8-bit codes (bin centres for coarse steps);
+/// returns the codes and the step of each image (1 for raw codes).
+fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
+    let latent = model.dims.latent as usize;
+    let mut codes = vec![0u8; crate::limits::image_bytes(file.count as usize, latent)?];
+    let mut steps = Vec::with_capacity(file.count as usize);
+    let mut centred = vec![0i16; latent];
+    for (index, (image, code)) in file
+        .images()
+        .zip(codes.chunks_exact_mut(latent))
+        .enumerate()
+    {
+        match file.coding {
+            Coding::Raw => {
+                code.copy_from_slice(image);
+                steps.push(1);
+            }
+            Coding::Entropy => {
+                let entropy = model.entropy.ok_or_else(|| {
+                    Error::Mismatch(
+                        "the codes are entropy-coded but the model has no entropy model".into(),
+                    )
+                })?;
+                let step = entropy
+                    .decode(image, &mut centred, code)
+                    .map_err(|e| Error::Mismatch(format!("image {index}: {e}")))?;
+                steps.push(step);
+            }
+        }
+    }
+    Ok((codes, steps))
+}
+
 pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     fsio::refuse_overwrite(&a.output, a.force)?;
     let bytes = ModelBytes::load(&a.model)?;
     let model = int8_model(&bytes, &a.model)?;
+    let rate = rate_of(a, &model)?;
     let (input, latent) = model.dims.as_usize();
-    let (rows, cols) = model_shape(input);
-    let set = crate::data::picture::read_inputs(&a.inputs, rows, cols, a.resize)?;
-    let mut codes = vec![0u8; set.count * latent];
-    for (img, code) in set.images().zip(codes.chunks_exact_mut(latent)) {
-        model
-            .encode(img, code)
-            .map_err(|e| Error::Mismatch(e.to_string()))?;
-    }
+    let (rows, cols) = (model.shape.rows as usize, model.shape.cols as usize);
+    let inputs = read_inputs(&a.inputs, rows, cols, a.resize)?;
+    let (coding, codes) = code_all(&model, &inputs, rate)?;
+    let count = u32::try_from(inputs.set.count)
+        .map_err(|_| Error::InvalidOption("more than 2^32 images in one code file".into()))?;
     let file = CodeFile {
-        magic: MAGIC,
-        version: VERSION,
         model_sha256: model_id(bytes.bytes()),
         input: input as u32,
         latent: latent as u32,
         rows: rows as u32,
         cols: cols as u32,
-        count: set.count as u32,
+        count,
+        coding,
         codes: &codes,
     };
     let out = file.to_bytes();
     fsio::write_atomic(&a.output, &out)?;
     if a.stats {
-        let mut se = 0.0f64;
-        let mut pixels = vec![0u8; input];
-        for (img, code) in set.images().zip(codes.chunks_exact(latent)) {
-            reconstruct(&model, code, &mut pixels)?;
-            se += img
-                .iter()
-                .zip(&pixels)
-                .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
-                .sum::<f64>();
-        }
-        let mse = se / (255.0 * 255.0 * (set.count * input) as f64);
+        print_stats(&model, &inputs.set, &file, out.len(), a.json)?;
+    }
+    Ok(())
+}
+
+/// Reads the code file back as `decompress` would and reports sizes and quality.
+fn print_stats(
+    model: &Int8Ref<'_>,
+    set: &ImageSet,
+    file: &CodeFile<'_>,
+    file_bytes: usize,
+    json: bool,
+) -> Result<()> {
+    let input = model.dims.input as usize;
+    let (codes, steps) = decode_all(model, file)?;
+    let latent = model.dims.latent as usize;
+    let mut se = 0.0f64;
+    let mut pixels = vec![0u8; input];
+    for (img, code) in set.images().zip(codes.chunks_exact(latent)) {
+        reconstruct(model, code, &mut pixels)?;
+        se += img
+            .iter()
+            .zip(&pixels)
+            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+            .sum::<f64>();
+    }
+    let mse = se / (255.0 * 255.0 * (set.count * input) as f64);
+    let sizes: Vec<usize> = file.images().map(<[u8]>::len).collect();
+    let mean = sizes.iter().sum::<usize>() as f64 / set.count as f64;
+    let max = sizes.iter().copied().max().unwrap_or(0);
+    let mut histogram = std::collections::BTreeMap::new();
+    for s in steps {
+        *histogram.entry(s).or_insert(0usize) += 1;
+    }
+    let psnr_db = psnr(mse);
+    if !psnr_db.is_finite() {
+        return Err(Error::Mismatch(
+            "the reconstruction error is not finite".into(),
+        ));
+    }
+    if json {
+        let value = serde_json::json!({
+            "images": set.count,
+            "bytes_per_image_mean": mean,
+            "bytes_per_image_max": max,
+            "file_bytes": file_bytes,
+            "file_bytes_per_image": file_bytes as f64 / set.count as f64,
+            "psnr_db": psnr_db,
+            "steps": histogram.iter().map(|(s, n)| (s.to_string(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>(),
+        });
+        println!("{value}");
+    } else {
+        let steps: Vec<String> = histogram.iter().map(|(s, n)| format!("{s}: {n}")).collect();
         println!(
-            "{} images: {} bytes of pixels -> {} bytes ({} code bytes each, {:.2}:1), PSNR {:.2} dB",
+            "{} images: {} bytes of pixels -> {file_bytes} bytes ({:.2}:1); per image {mean:.2} bytes mean, {max} max (steps {}); PSNR {psnr_db:.2} dB",
             set.count,
             set.pixels.len(),
-            out.len(),
-            latent,
-            set.pixels.len() as f64 / out.len() as f64,
-            psnr(mse)
+            set.pixels.len() as f64 / file_bytes as f64,
+            steps.join(", "),
         );
     }
     Ok(())
@@ -117,14 +300,17 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
         ));
     }
     let (rows, cols) = (file.rows as usize, file.cols as usize);
+    let (codes, _) = decode_all(&model, &file).map_err(|e| Error::BadFile {
+        path: a.codes.clone(),
+        problem: e.to_string(),
+    })?;
     let mut set = ImageSet {
         pixels: vec![0u8; crate::limits::image_bytes(file.count as usize, input)?],
         count: file.count as usize,
         rows,
         cols,
     };
-    for (code, out) in file
-        .codes
+    for (code, out) in codes
         .chunks_exact(latent)
         .zip(set.pixels.chunks_exact_mut(input))
     {

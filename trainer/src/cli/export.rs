@@ -25,7 +25,7 @@ pub(crate) fn export_int8(
         )));
     };
     eval::check_fits(&model, &splits.train)?;
-    let int8 = quantize::quantize(&float, &splits.train)?;
+    let int8 = quantize::quantize(&float, &splits.train, true)?;
     let int8_bytes = ModelBytes::new(&int8);
     let int8_model = int8_bytes.parse(out)?;
     let before = eval::evaluate(&model, &splits.test)?;

@@ -42,7 +42,7 @@ pub enum Command {
     Export(ExportArgs),
     /// The whole job: train on MNIST (downloading it if needed), export int8, evaluate both.
     Pipeline(PipelineArgs),
-    /// Compress images (PNG, PGM or IDX) to 8-bit latent codes with an int8 model.
+    /// Compress images (PNG, PGM or IDX) to entropy-coded latent codes with an int8 model.
     Compress(CompressArgs),
     /// Reconstruct images from a code file (PNG/PGM for one image, IDX for a batch).
     Decompress(DecompressArgs),
@@ -203,9 +203,25 @@ pub struct CompressArgs {
     /// Convert colour images to grey and resize them to the model's size.
     #[arg(long)]
     pub resize: bool,
+    /// Byte cap per image (step byte and payload): each image gets the finest quantization step
+    /// whose coded size fits; an image that fits at no step is an error naming it.
+    #[arg(long, value_name = "N", conflicts_with_all = ["step", "raw"], value_parser = clap::value_parser!(u32).range(1..=65535))]
+    pub max_bytes: Option<u32>,
+    /// Quantization step of the latent code around its zero point, for every image (1 = lossless,
+    /// the default; larger = fewer bytes, lower quality).
+    #[arg(long, value_name = "S", conflicts_with = "raw", value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub step: Option<u8>,
+    /// Store the fixed-size 8-bit codes without entropy coding (the default for models without an
+    /// entropy model, e.g. version-1 files).
+    #[arg(long)]
+    pub raw: bool,
     /// Print bytes in and out and the reconstruction's PSNR.
     #[arg(long)]
     pub stats: bool,
+    /// With --stats: print one JSON object (images, bytes_per_image_mean, bytes_per_image_max,
+    /// file_bytes, file_bytes_per_image, psnr_db, steps).
+    #[arg(long, requires = "stats")]
+    pub json: bool,
     /// Replace the output if it exists.
     #[arg(long)]
     pub force: bool,

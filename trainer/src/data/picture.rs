@@ -6,9 +6,9 @@
 //! allocation limit set to [`MAX_PICTURE_ALLOC`], so a header claiming a huge image is refused.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::{idx, ImageSet};
+use super::idx;
 use crate::error::{Error, Result};
 use crate::fsio;
 use crate::limits::{MAX_PICTURE_ALLOC, MAX_PICTURE_BYTES};
@@ -82,36 +82,6 @@ pub fn read_picture(path: &Path, rows: usize, cols: usize, resize: bool) -> Resu
     Ok(luma.into_raw())
 }
 
-/// Reads every input (pictures and IDX files, in order) as `rows x cols` images.
-pub fn read_inputs(inputs: &[PathBuf], rows: usize, cols: usize, resize: bool) -> Result<ImageSet> {
-    let mut set = ImageSet::empty(rows, cols);
-    for path in inputs {
-        match kind_of(path)? {
-            InputKind::Picture => {
-                set.pixels.extend(read_picture(path, rows, cols, resize)?);
-                set.count += 1;
-            }
-            InputKind::Idx => {
-                let images = idx::read_images(path)?;
-                if (images.rows, images.cols) != (rows, cols) {
-                    return Err(Error::Mismatch(format!(
-                        "{}: images are {}x{}, the model takes {cols}x{rows}",
-                        path.display(),
-                        images.cols,
-                        images.rows
-                    )));
-                }
-                set.pixels.extend(images.pixels);
-                set.count += images.count;
-            }
-        }
-    }
-    if set.count == 0 {
-        return Err(Error::InvalidOption("no input images".into()));
-    }
-    Ok(set)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,19 +101,21 @@ mod tests {
         std::fs::write(&jpg, png(4)).unwrap();
         std::fs::write(&bare, png(4)).unwrap();
         let idx_named_png = dir.path().join("batch.png");
-        let images = ImageSet {
+        let images = super::super::ImageSet {
             pixels: vec![5; 32],
             count: 2,
             rows: 4,
             cols: 4,
         };
         std::fs::write(&idx_named_png, idx::encode(&images)).unwrap();
-        let set = read_inputs(&[jpg, bare, idx_named_png], 4, 4, false).unwrap();
-        assert_eq!(set.count, 4);
-        assert_eq!(&set.pixels[..16], &png_pixels(4)[..]);
+        for p in [&jpg, &bare] {
+            assert_eq!(kind_of(p).unwrap(), InputKind::Picture);
+            assert_eq!(read_picture(p, 4, 4, false).unwrap(), png_pixels(4));
+        }
+        assert_eq!(kind_of(&idx_named_png).unwrap(), InputKind::Idx);
         let junk = dir.path().join("junk.png");
         std::fs::write(&junk, b"hello").unwrap();
-        let e = read_inputs(&[junk], 4, 4, false).unwrap_err().to_string();
+        let e = read_picture(&junk, 4, 4, false).unwrap_err().to_string();
         assert!(e.contains("neither an IDX"), "{e}");
     }
 
