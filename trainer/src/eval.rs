@@ -38,7 +38,17 @@ pub fn psnr(mse: f64) -> f64 {
 }
 
 /// Runs `model` on one image: the float model's `[0, 1]` outputs, or the int8 model's pixels / 255.
+/// A NaN or infinite output (a float model with huge weights) is [`Error::NonFinite`].
 pub fn reconstruct(model: &ModelRef<'_>, image: &[u8], out: &mut [f32]) -> Result<()> {
+    run_model(model, image, out)?;
+    if out.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::NonFinite { what: "output" })
+    }
+}
+
+fn run_model(model: &ModelRef<'_>, image: &[u8], out: &mut [f32]) -> Result<()> {
     let (_, latent) = model.dims().as_usize();
     let wrap = |e: ae_core::Error| Error::Mismatch(format!("cannot run the model: {e}"));
     match model {
@@ -114,6 +124,9 @@ pub fn evaluate(model: &ModelRef<'_>, set: &ImageSet) -> Result<Metrics> {
     }
     let total = n * set.count as f64;
     let mse = se / total;
+    if !(bce.is_finite() && mse.is_finite() && psnr_sum.is_finite()) {
+        return Err(Error::NonFinite { what: "loss" });
+    }
     Ok(Metrics {
         bce: bce / total,
         mse,

@@ -13,6 +13,7 @@ pub mod entropy_fit;
 pub mod error;
 pub mod eval;
 pub mod fsio;
+pub mod limits;
 pub mod model;
 pub mod optim;
 pub mod pca;

@@ -9,11 +9,19 @@ use trainer::cli::{self, Cli};
 use trainer::Error;
 
 fn main() -> ExitCode {
+    trainer::fsio::mark_process_start();
     let cli = Cli::parse();
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupt);
-    // First Ctrl-C: finish the current batch, save, exit. A second one exits at once.
+    let graceful = cli.command.stops_gracefully();
+    // Training: the first Ctrl-C finishes the current batch, saves, exits; a second one exits at
+    // once. Other commands have no state to save and stop at once (their writes are atomic, a
+    // temporary file left behind is removed by the next run).
     let _ = ctrlc::set_handler(move || {
+        if !graceful {
+            eprintln!("\ninterrupted");
+            std::process::exit(130);
+        }
         if flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::data::ImageSet;
 use crate::error::{Error, Result};
 use crate::eval::psnr;
+use crate::limits::{MAX_PCA_PIXELS, MAX_PCA_VALUES};
 
 /// A fitted PCA basis.
 pub struct Pca {
@@ -31,6 +32,22 @@ pub struct PcaResult {
     pub psnr_8bit_db: f64,
 }
 
+/// Fails with [`Error::PcaTooLarge`] unless the covariance (pixels²) and the data matrix
+/// (pixels x images) of `set` fit the bounds of [`crate::limits`].
+fn check_size(set: &ImageSet) -> Result<()> {
+    let n = set.image_len();
+    let values = n.checked_mul(set.count);
+    if n > MAX_PCA_PIXELS || values.is_none_or(|v| v > MAX_PCA_VALUES) {
+        return Err(Error::PcaTooLarge {
+            pixels: n,
+            images: set.count,
+            max_pixels: MAX_PCA_PIXELS,
+            max_values: MAX_PCA_VALUES,
+        });
+    }
+    Ok(())
+}
+
 fn as_matrix(set: &ImageSet) -> DMatrix<f64> {
     DMatrix::from_iterator(
         set.image_len(),
@@ -48,6 +65,7 @@ impl Pca {
                 "PCA needs 1 <= components <= {n} and at least 2 images"
             )));
         }
+        check_size(train)?;
         let mut x = as_matrix(train);
         let mean = x.column_mean();
         for mut col in x.column_iter_mut() {
@@ -73,7 +91,8 @@ impl Pca {
     }
 
     /// PSNR on `set` with float and with 8-bit coefficients.
-    pub fn evaluate(&self, set: &ImageSet) -> PcaResult {
+    pub fn evaluate(&self, set: &ImageSet) -> Result<PcaResult> {
+        check_size(set)?;
         let mut x = as_matrix(set);
         let original = x.clone();
         for mut col in x.column_iter_mut() {
@@ -95,11 +114,15 @@ impl Pca {
             rec.zip_map(&original, |r, o| (r.clamp(0.0, 1.0) - o).powi(2))
                 .mean()
         };
-        PcaResult {
-            components: self.components.ncols(),
-            psnr_db: psnr(mse(&coeffs)),
-            psnr_8bit_db: psnr(mse(&quantized)),
+        let (float, eight_bit) = (mse(&coeffs), mse(&quantized));
+        if !(float.is_finite() && eight_bit.is_finite()) {
+            return Err(Error::NonFinite { what: "PCA error" });
         }
+        Ok(PcaResult {
+            components: self.components.ncols(),
+            psnr_db: psnr(float),
+            psnr_8bit_db: psnr(eight_bit),
+        })
     }
 }
 
@@ -127,10 +150,23 @@ mod tests {
             rows: 4,
             cols: 4,
         };
-        let r2 = Pca::fit(&set, 2).unwrap().evaluate(&set);
-        let r1 = Pca::fit(&set, 1).unwrap().evaluate(&set);
+        let r2 = Pca::fit(&set, 2).unwrap().evaluate(&set).unwrap();
+        let r1 = Pca::fit(&set, 1).unwrap().evaluate(&set).unwrap();
         assert!(r2.psnr_db > 45.0, "{r2:?}");
         assert!(r1.psnr_db < r2.psnr_db && r2.psnr_8bit_db < r2.psnr_db + 1e-9);
         assert!(Pca::fit(&set, 0).is_err() && Pca::fit(&set, 17).is_err());
+    }
+
+    #[test]
+    fn covariance_larger_than_the_bound_is_refused_before_allocating() {
+        // Two 256x256 images: the covariance alone would be 32 GiB.
+        let set = ImageSet {
+            pixels: vec![0; 2 * 256 * 256],
+            count: 2,
+            rows: 256,
+            cols: 256,
+        };
+        let e = Pca::fit(&set, 1).err().unwrap();
+        assert!(matches!(e, Error::PcaTooLarge { .. }), "{e}");
     }
 }

@@ -40,6 +40,11 @@ pub fn calibrate(model: &FloatRef<'_>, images: &ImageSet) -> Result<LatentRange>
         model
             .encode(&x, &mut h)
             .map_err(|e| Error::Mismatch(e.to_string()))?;
+        if !h.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "latent value",
+            });
+        }
         for &v in &h {
             min = min.min(v);
             max = max.max(v);

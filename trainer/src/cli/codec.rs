@@ -8,7 +8,7 @@ use super::{CompressArgs, DecompressArgs};
 use ae_core::entropy::max_coded_len;
 
 use crate::codec::{model_id, push_coded, CodeFile, Coding};
-use crate::data::{idx, ImageSet};
+use crate::data::{idx, picture, ImageSet};
 use crate::error::{Error, Result};
 use crate::eval::psnr;
 use crate::fsio;
@@ -31,35 +31,6 @@ fn is_picture(path: &Path) -> bool {
         .unwrap_or("")
         .to_ascii_lowercase();
     matches!(ext.as_str(), "png" | "pgm" | "pnm")
-}
-
-/// Reads one picture as `rows x cols` 8-bit grey, converting and resizing only when asked.
-fn read_picture(path: &Path, rows: usize, cols: usize, resize: bool) -> Result<Vec<u8>> {
-    let bad = |problem: String| Error::BadFile {
-        path: path.to_path_buf(),
-        problem,
-    };
-    let img = image::open(path).map_err(|e| bad(format!("cannot be read as an image ({e})")))?;
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let grey = matches!(img.color(), image::ColorType::L8);
-    if (!grey || (w, h) != (cols, rows)) && !resize {
-        return Err(bad(format!(
-            "is {w}x{h} {:?}; the model takes {cols}x{rows} 8-bit grayscale (pass --resize to convert)",
-            img.color()
-        )));
-    }
-    let luma = img.to_luma8();
-    let luma = if (w, h) == (cols, rows) {
-        luma
-    } else {
-        image::imageops::resize(
-            &luma,
-            cols as u32,
-            rows as u32,
-            image::imageops::FilterType::Triangle,
-        )
-    };
-    Ok(luma.into_raw())
 }
 
 /// Images read from the inputs, and which input each run of them came from (for error messages).
@@ -91,8 +62,9 @@ fn read_inputs(inputs: &[PathBuf], rows: usize, cols: usize, resize: bool) -> Re
     let mut sources = Vec::new();
     for path in inputs {
         let before = set.count;
-        if is_picture(path) {
-            set.pixels.extend(read_picture(path, rows, cols, resize)?);
+        if picture::kind_of(path)? == picture::InputKind::Picture {
+            set.pixels
+                .extend(picture::read_picture(path, rows, cols, resize)?);
             set.count += 1;
         } else {
             let images = idx::read_images(path)?;
@@ -193,7 +165,7 @@ fn code_all(model: &Int8Ref<'_>, inputs: &Inputs, rate: Rate) -> Result<(Coding,
 /// returns the codes and the step of each image (1 for raw codes).
 fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
     let latent = model.dims.latent as usize;
-    let mut codes = vec![0u8; file.count as usize * latent];
+    let mut codes = vec![0u8; crate::limits::image_bytes(file.count as usize, latent)?];
     let mut steps = Vec::with_capacity(file.count as usize);
     let mut centred = vec![0i16; latent];
     for (index, (image, code)) in file
@@ -314,7 +286,7 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
     fsio::refuse_overwrite(&a.output, a.force)?;
     let bytes = ModelBytes::load(&a.model)?;
     let model = int8_model(&bytes, &a.model)?;
-    let raw = fsio::read(&a.codes)?;
+    let raw = fsio::read_bounded(&a.codes, "a code file", crate::limits::MAX_CODE_FILE_BYTES)?;
     let bad = |e: crate::codec::CodeFileError| Error::BadFile {
         path: a.codes.clone(),
         problem: e.to_string(),
@@ -333,7 +305,7 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
         problem: e.to_string(),
     })?;
     let mut set = ImageSet {
-        pixels: vec![0u8; file.count as usize * input],
+        pixels: vec![0u8; crate::limits::image_bytes(file.count as usize, input)?],
         count: file.count as usize,
         rows,
         cols,

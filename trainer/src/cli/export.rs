@@ -35,6 +35,7 @@ pub(crate) fn export_int8(
 }
 
 pub(crate) fn run(a: &ExportArgs, quiet: bool) -> Result<()> {
+    let _lock = fsio::lock_output_file(&a.out)?;
     fsio::refuse_overwrite(&a.out, a.force)?;
     let dir = data::resolve_dir(a.data.data.as_deref(), quiet)?;
     let splits = Splits::load(&dir, a.data.val)?;

@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::data::Split;
 use crate::error::Result;
+use crate::fsio;
 
 /// Train tiny dense autoencoders and export them for microcontrollers.
 #[derive(Debug, Parser)]
@@ -54,8 +55,8 @@ pub enum Command {
 /// Where the images come from.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
-    /// Directory with the IDX files (`train-images-idx3-ubyte[.gz]`, `t10k-images-idx3-ubyte[.gz]`).
-    /// Without it, MNIST is used from the cache directory and downloaded when missing.
+    /// Directory with the IDX files (`train-images-idx3-ubyte[.gz]`, `t10k-images-idx3-ubyte[.gz]`),
+    /// each at most 1,073,741,824 pixels. Without it, MNIST is used from the cache directory and downloaded when missing.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Fraction of the training file kept aside (from its end) as the validation split.
@@ -66,10 +67,11 @@ pub struct DataArgs {
 /// Training hyper-parameters (defaults are the notebook's).
 #[derive(Debug, Clone, Args)]
 pub struct HyperArgs {
-    /// Epochs to train.
+    /// Epochs to train (at least 1).
     #[arg(long, default_value_t = 50)]
     pub epochs: usize,
-    /// Latent units (code bytes per image).
+    /// Latent units (code bytes per image), 1 to 4096; the model may have at most 16,777,216
+    /// parameters (2 x pixels x latent + pixels + latent).
     #[arg(long, default_value_t = 64)]
     pub latent: usize,
     /// Images per batch.
@@ -81,7 +83,7 @@ pub struct HyperArgs {
     /// Seed for initialization and shuffling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Worker threads (the result does not depend on it).
+    /// Worker threads, at most 256 (the result does not depend on it).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
     /// Stop as if interrupted after this many steps (for time-boxed runs and tests).
@@ -99,12 +101,16 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub hyper: HyperArgs,
     /// Model file to write; the history goes to `<name>.history.json`, the checkpoint to `<name>.ckpt`.
+    /// None of the three is replaced without --force or --resume; only regular files are ever
+    /// replaced. A lock file `.<name>.lock` beside it keeps a second `ae` from writing the same
+    /// model at the same time.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Continue from the checkpoint next to `--out`.
+    /// Continue from the checkpoint next to `--out` (needed whenever that checkpoint exists,
+    /// unless --force starts over).
     #[arg(long)]
     pub resume: bool,
-    /// Replace `--out` if it exists.
+    /// Replace `--out`, its history and its checkpoint if they exist (regular files only).
     #[arg(long)]
     pub force: bool,
 }
@@ -115,10 +121,10 @@ pub struct SummaryArgs {
     /// A model file; without it, the architecture given by `--side` and `--latent` is shown.
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Image side length when no model is given.
+    /// Image side length when no model is given (1 to 4096).
     #[arg(long, default_value_t = 28)]
     pub side: usize,
-    /// Latent units when no model is given.
+    /// Latent units when no model is given (1 to 4096).
     #[arg(long, default_value_t = 64)]
     pub latent: usize,
 }
@@ -126,7 +132,7 @@ pub struct SummaryArgs {
 /// `ae eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Model file (float or int8).
+    /// Model file (float or int8; at most 65 MiB).
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// Data source.
@@ -143,7 +149,7 @@ pub struct EvalArgs {
 /// `ae export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Float model file to quantize.
+    /// Float model file to quantize (at most 65 MiB).
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// Quantize to int8 (the only export there is; required to be explicit).
@@ -186,7 +192,9 @@ pub struct CompressArgs {
     /// The int8 model.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// Images: PNG/PGM files of the model's size, or IDX image files.
+    /// Images: PNG/PGM files of the model's size, or IDX image files (raw or gzip), recognised by
+    /// their content, not their name. Pictures may be at most 64 MiB, IDX files at most
+    /// 1,073,741,824 pixels.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// The code file to write.
@@ -225,7 +233,7 @@ pub struct DecompressArgs {
     /// The int8 model the codes were made with.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// The code file.
+    /// The code file (at most 256 MiB).
     #[arg(value_name = "CODES")]
     pub codes: PathBuf,
     /// Output: `.png`/`.pgm` for a single image, anything else is written as IDX.
@@ -239,7 +247,7 @@ pub struct DecompressArgs {
 /// `ae report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Model file (float or int8).
+    /// Model file (float or int8; at most 65 MiB).
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// Training history (default: `<model>.history.json`, when it exists).
@@ -262,7 +270,8 @@ pub struct ReportArgs {
     pub noise: f32,
 }
 
-/// `ae pca`.
+/// `ae pca`. Images may have at most 4096 pixels (the covariance is pixels² doubles), and the
+/// training set at most 134,217,728 pixels in all.
 #[derive(Debug, Args)]
 pub struct PcaArgs {
     /// Data source (fits on training images, measures on test images).
@@ -281,18 +290,35 @@ pub fn run(cli: Cli, interrupt: Arc<AtomicBool>) -> Result<()> {
         Command::Eval(a) => eval::run(&a, cli.quiet),
         Command::Export(a) => export::run(&a, cli.quiet),
         Command::Pipeline(a) => pipeline::run(&a, cli.quiet, interrupt),
-        Command::Compress(a) => codec::compress(&a),
-        Command::Decompress(a) => codec::decompress(&a),
-        Command::Report(a) => crate::report::run(&a, cli.quiet),
-        Command::Pca(a) => {
-            let dir = crate::data::resolve_dir(a.data.data.as_deref(), cli.quiet)?;
-            let splits = crate::data::Splits::load(&dir, a.data.val)?;
-            let r = crate::pca::Pca::fit(&splits.train, a.components)?.evaluate(&splits.test);
-            println!(
-                "PCA, {} components: test PSNR {:.2} dB (float coefficients), {:.2} dB at {} bytes per image (8-bit)",
-                r.components, r.psnr_db, r.psnr_8bit_db, r.components
-            );
-            Ok(())
+        Command::Compress(a) => {
+            let _lock = fsio::lock_output_file(&a.output)?;
+            codec::compress(&a)
         }
+        Command::Decompress(a) => {
+            let _lock = fsio::lock_output_file(&a.output)?;
+            codec::decompress(&a)
+        }
+        Command::Report(a) => crate::report::run(&a, cli.quiet),
+        Command::Pca(a) => pca(&a, cli.quiet),
     }
+}
+
+impl Command {
+    /// Whether the first Ctrl-C lets this command finish a unit of work and save its state
+    /// (training: the current batch, then a checkpoint). Every other command stops at once: it
+    /// has nothing to save, and a write it was doing is atomic.
+    pub fn stops_gracefully(&self) -> bool {
+        matches!(self, Command::Train(_) | Command::Pipeline(_))
+    }
+}
+
+fn pca(a: &PcaArgs, quiet: bool) -> Result<()> {
+    let dir = crate::data::resolve_dir(a.data.data.as_deref(), quiet)?;
+    let splits = crate::data::Splits::load(&dir, a.data.val)?;
+    let r = crate::pca::Pca::fit(&splits.train, a.components)?.evaluate(&splits.test)?;
+    println!(
+        "PCA, {} components: test PSNR {:.2} dB (float coefficients), {:.2} dB at {} bytes per image (8-bit)",
+        r.components, r.psnr_db, r.psnr_8bit_db, r.components
+    );
+    Ok(())
 }

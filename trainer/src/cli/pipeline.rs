@@ -1,6 +1,6 @@
 //! `ae pipeline`: the README's main command.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::{eval::print_metrics, export::export_int8, train::train_to, PipelineArgs};
@@ -10,6 +10,13 @@ use crate::fsio;
 pub(crate) fn run(a: &PipelineArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> Result<()> {
     let float_path = a.out.join("model.tnae");
     let int8_path = a.out.join("model-int8.tnae");
+    // The directory and each model are locked: a concurrent `ae train --out DIR/model.tnae` or
+    // `ae export --out DIR/model-int8.tnae` is refused too.
+    let _locks = [
+        fsio::lock_output_dir(&a.out)?,
+        fsio::lock_output_file(&float_path)?,
+        fsio::lock_output_file(&int8_path)?,
+    ];
     if !a.resume {
         fsio::refuse_overwrite(&float_path, a.force)?;
     }
@@ -21,8 +28,14 @@ pub(crate) fn run(a: &PipelineArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> 
         a.resume,
         a.force,
         quiet,
-        interrupt,
+        Arc::clone(&interrupt),
     )?;
+    // Ctrl-C after the last batch: the model is written; stop before exporting.
+    if interrupt.load(Ordering::SeqCst) {
+        return Err(Error::Interrupted {
+            checkpoint: super::train::checkpoint_path(&float_path),
+        });
+    }
     let (float, int8) = export_int8(&float_path, &int8_path, &splits)?;
     print_metrics(&format!("float {}", float_path.display()), &float);
     print_metrics(&format!("int8  {}", int8_path.display()), &int8);

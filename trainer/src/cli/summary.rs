@@ -1,8 +1,23 @@
 //! `ae summary`.
 
 use super::SummaryArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::limits::{MAX_LATENT, MAX_SIDE};
 use crate::model::ModelBytes;
+
+/// `--side` and `--latent` within their bounds and a model of that size within the parameter
+/// bound, so the table's products cannot overflow.
+fn check_architecture(side: usize, latent: usize) -> Result<()> {
+    for (option, value, max) in [("--side", side, MAX_SIDE), ("--latent", latent, MAX_LATENT)] {
+        if value == 0 {
+            return Err(Error::InvalidOption(format!("{option} must be at least 1")));
+        }
+        if value > max {
+            return Err(Error::OutOfRange { option, value, max });
+        }
+    }
+    crate::train::check_size(side * side, latent)
+}
 
 pub(crate) fn run(a: &SummaryArgs) -> Result<()> {
     let text = match &a.model {
@@ -28,7 +43,10 @@ pub(crate) fn run(a: &SummaryArgs) -> Result<()> {
             ));
             t
         }
-        None => crate::summary::table(a.side, a.side, a.latent, 0.3, "float"),
+        None => {
+            check_architecture(a.side, a.latent)?;
+            crate::summary::table(a.side, a.side, a.latent, 0.3, "float")
+        }
     };
     print!("{text}");
     Ok(())

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use super::{DataArgs, HyperArgs, TrainArgs};
 use crate::data::{self, Splits};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fsio;
+use crate::limits::MAX_THREADS;
 use crate::optim::AdamConfig;
 use crate::train::history::{self, History};
 use crate::train::{self as training, RunOptions, TrainConfig};
@@ -15,6 +16,30 @@ use crate::train::{self as training, RunOptions, TrainConfig};
 /// `model.tnae` -> `model.ckpt`.
 pub(crate) fn checkpoint_path(model: &Path) -> PathBuf {
     model.with_extension("ckpt")
+}
+
+/// Checks, before any training, that `out` and its siblings can be written: none of them is
+/// anything but a regular file, `--out` is not one of its own siblings, and nothing of an earlier
+/// run is replaced without `--force` (or `--resume`, which continues that run). A checkpoint
+/// without `--resume` is refused even when `--out` itself is new: it holds the earlier run's
+/// progress.
+pub(crate) fn check_outputs(out: &Path, resume: bool, force: bool) -> Result<()> {
+    let ckpt = checkpoint_path(out);
+    let hist = history::path_for(out);
+    for (sibling, path) in [("checkpoint", &ckpt), ("history", &hist)] {
+        if path == out {
+            return Err(Error::OutputClash {
+                path: out.to_path_buf(),
+                sibling,
+            });
+        }
+    }
+    fsio::refuse_overwrite(out, force || resume)?;
+    fsio::refuse_overwrite(&hist, force || resume)?;
+    if fsio::check_replaceable(&ckpt)? && !resume && !force {
+        return Err(Error::CheckpointExists(ckpt));
+    }
+    Ok(())
 }
 
 pub(crate) fn config(h: &HyperArgs) -> TrainConfig {
@@ -43,9 +68,14 @@ pub(crate) fn train_to(
 ) -> Result<Splits> {
     let config = config(hyper);
     config.validate()?;
-    if !resume {
-        fsio::refuse_overwrite(out, force)?;
+    if hyper.threads > MAX_THREADS {
+        return Err(Error::OutOfRange {
+            option: "--threads",
+            value: hyper.threads,
+            max: MAX_THREADS,
+        });
     }
+    check_outputs(out, resume, force)?;
     let dir = data::resolve_dir(data_args.data.as_deref(), quiet)?;
     let splits = Splits::load(&dir, data_args.val)?;
     if !quiet {
@@ -87,6 +117,7 @@ pub(crate) fn train_to(
 }
 
 pub(crate) fn run(a: &TrainArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> Result<Splits> {
+    let _lock = fsio::lock_output_file(&a.out)?;
     train_to(
         &a.data, &a.hyper, &a.out, a.resume, a.force, quiet, interrupt,
     )

@@ -176,6 +176,7 @@ impl Downloader {
         tmp.as_file()
             .sync_all()
             .map_err(|e| format!("cannot flush: {e}"))?;
+        crate::fsio::check_replaceable(dest).map_err(|e| e.to_string())?;
         tmp.persist(dest)
             .map_err(|e| format!("cannot move into place: {}", e.error))?;
         if !self.quiet {
@@ -212,13 +213,13 @@ fn extract_beside(gz: &Path) -> Result<()> {
     if raw.is_file() {
         return Ok(());
     }
-    let mut input = flate2::read::GzDecoder::new(std::fs::File::open(gz).map_err(Error::io(gz))?);
+    let mut input = flate2::read::MultiGzDecoder::new(crate::fsio::open_input(gz)?.0);
     crate::fsio::write_atomic_with(&raw, |f| std::io::copy(&mut input, f).map(|_| ()))
 }
 
 /// MD5 of a file, lowercase hex.
 pub fn md5_of_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(Error::io(path))?;
+    let (mut f, _) = crate::fsio::open_input(path)?;
     let mut hasher = Md5::new();
     std::io::copy(&mut f, &mut hasher).map_err(Error::io(path))?;
     Ok(hex::encode(hasher.finalize()))

@@ -1,5 +1,11 @@
 //! Reading IDX image files (`.gz` or raw) with every header field checked before any pixel is read.
 //!
+//! No header can make the reader allocate more than the data it really holds: a raw file's header
+//! is checked against the file's length before anything is allocated, and a gzip stream (whose
+//! length is unknown until it is read) fills a buffer that grows only as data arrives, up to what
+//! the header declares, itself bounded by [`MAX_PIXELS`]. A `.gz` of several members (as `cat
+//! a.gz b.gz` makes, valid for `gzip -t`) is read to its end.
+//!
 //! The `mnist` crate reads the same format but only at MNIST's exact sizes (60,000 / 10,000 images
 //! of 28x28, uncompressed) and panics on anything else: that layout goes through the crate
 //! ([`super::standard`]), every other set through this reader; a test checks both agree on a
@@ -8,19 +14,20 @@
 use std::io::Read;
 use std::path::Path;
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use super::ImageSet;
 use crate::error::{Error, Result};
+use crate::fsio;
 
 /// Magic number of an IDX file of unsigned bytes with three dimensions.
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
-/// Refuse headers that promise more than this many pixels (4 GiB), before allocating.
-pub const MAX_PIXELS: usize = 1 << 32;
+/// Refuse headers that promise more than this many pixels, before allocating.
+pub const MAX_PIXELS: usize = crate::limits::MAX_IDX_PIXELS;
 
 /// Reads an IDX image file; gzip is detected from its first two bytes.
 pub fn read_images(path: &Path) -> Result<ImageSet> {
-    let file = std::fs::File::open(path).map_err(Error::io(path))?;
+    let (file, len) = fsio::open_input(path)?;
     let mut head = [0u8; 2];
     let mut peek = std::io::BufReader::new(file);
     let gz = {
@@ -30,14 +37,19 @@ pub fn read_images(path: &Path) -> Result<ImageSet> {
         head == [0x1f, 0x8b]
     };
     if gz {
-        read_from(path, GzDecoder::new(peek))
+        read_stream(path, MultiGzDecoder::new(peek), None)
     } else {
-        read_from(path, peek)
+        read_stream(path, peek, Some(len))
     }
 }
 
 /// Reads and validates an IDX image stream; `path` only names it in errors.
-pub fn read_from(path: &Path, mut r: impl Read) -> Result<ImageSet> {
+pub fn read_from(path: &Path, r: impl Read) -> Result<ImageSet> {
+    read_stream(path, r, None)
+}
+
+/// [`read_from`], with the stream's total length when it is known (a raw file).
+fn read_stream(path: &Path, mut r: impl Read, known_len: Option<u64>) -> Result<ImageSet> {
     let bad = |problem: String| Error::BadFile {
         path: path.to_path_buf(),
         problem,
@@ -70,11 +82,19 @@ pub fn read_from(path: &Path, mut r: impl Read) -> Result<ImageSet> {
                 "header declares an implausible size: {count} images of {rows}x{cols}"
             ))
         })?;
-    let mut pixels = vec![0u8; total];
-    read_full(&mut r, &mut pixels).map_err(|e| match e {
-        Short(n) => bad(format!(
+    let truncated = |n: u64| {
+        bad(format!(
             "truncated: header declares {count} images of {rows}x{cols} ({total} bytes) but the data ends after {n} bytes"
-        )),
+        ))
+    };
+    if let Some(len) = known_len {
+        let body = len.saturating_sub(16);
+        if body < total as u64 {
+            return Err(truncated(body));
+        }
+    }
+    let pixels = read_body(&mut r, total).map_err(|e| match e {
+        Short(n) => truncated(n as u64),
         Io(e) => bad(describe(&e)),
     })?;
     let mut extra = [0u8; 1];
@@ -100,6 +120,21 @@ enum ReadError {
     Io(std::io::Error),
 }
 use ReadError::{Io, Short};
+
+/// Reads exactly `total` bytes into a buffer that grows as data arrives (never more than 64 MiB
+/// ahead of it), reporting how much was read when the stream ends early.
+fn read_body(r: &mut impl Read, total: usize) -> std::result::Result<Vec<u8>, ReadError> {
+    let mut pixels = Vec::with_capacity(total.min(1 << 26));
+    match r.take(total as u64).read_to_end(&mut pixels) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(e) => return Err(Io(e)),
+    }
+    if pixels.len() < total {
+        return Err(Short(pixels.len()));
+    }
+    Ok(pixels)
+}
 
 /// Like `read_exact`, but reports how much was read when the stream ends early.
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::result::Result<(), ReadError> {
@@ -203,6 +238,38 @@ mod tests {
         let zipped = gz(&full);
         let e = err(&zipped[..zipped.len() / 2]);
         assert!(e.contains("truncated") || e.contains("corrupt"), "{e}");
+    }
+
+    #[test]
+    fn multi_member_gzip_is_read_to_its_end() {
+        let full = encode(&set(4));
+        let mut two = gz(&full[..30]);
+        two.extend(gz(&full[30..]));
+        assert_eq!(read_file(&two).unwrap(), set(4));
+    }
+
+    #[test]
+    fn a_header_larger_than_the_file_fails_before_allocating() {
+        // 1 x 65536 x 65536 claims 4 GiB: above the bound whatever the file holds.
+        let mut bytes = encode(&set(1));
+        bytes[4..16].copy_from_slice(&[0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 0]);
+        bytes.extend([0u8; 10]);
+        let e = err(&bytes);
+        assert!(e.contains("implausible"), "{e}");
+        // 1 x 16384 x 16384 (256 MiB) is within the bound but not within the 16-byte body: the
+        // file length refuses it before any buffer is made.
+        bytes[4..16].copy_from_slice(&[0, 0, 0, 1, 0, 0, 0x40, 0, 0, 0, 0x40, 0]);
+        let e = err(&bytes);
+        assert!(
+            e.contains("truncated") && e.contains("after 16 bytes"),
+            "{e}"
+        );
+        // Through gzip, the buffer grows only with the data.
+        let e = err(&gz(&bytes));
+        assert!(
+            e.contains("truncated") && e.contains("after 16 bytes"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod download;
 pub mod idx;
+pub mod picture;
 pub mod standard;
 
 use std::path::{Path, PathBuf};
@@ -148,12 +149,13 @@ pub fn find(dir: &Path, name: &str) -> Result<PathBuf> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "data directory not found"),
         });
     }
+    // Whatever is there is taken (a FIFO or a directory is then reported by the reader).
     let raw = dir.join(name);
-    if raw.is_file() {
+    if raw.exists() {
         return Ok(raw);
     }
     let gz = dir.join(format!("{name}.gz"));
-    if gz.is_file() {
+    if gz.exists() {
         return Ok(gz);
     }
     Err(Error::MissingDataFile {

@@ -22,6 +22,9 @@ fn has_layout(path: &Path, magic: u32, dims: &[u32]) -> Result<bool> {
     let Ok(meta) = std::fs::metadata(path) else {
         return Ok(false);
     };
+    if !meta.is_file() {
+        return Ok(false);
+    }
     let header_len = 4 + 4 * dims.len() as u64;
     let body: u64 = dims.iter().map(|&d| u64::from(d)).product();
     if meta.len() != header_len + body {
@@ -30,7 +33,7 @@ fn has_layout(path: &Path, magic: u32, dims: &[u32]) -> Result<bool> {
     let bytes = {
         use std::io::Read;
         let mut head = vec![0u8; header_len as usize];
-        let mut f = std::fs::File::open(path).map_err(Error::io(path))?;
+        let (mut f, _) = crate::fsio::open_input(path)?;
         f.read_exact(&mut head).map_err(Error::io(path))?;
         head
     };

@@ -136,7 +136,11 @@ impl ModelBytes {
 
     /// Reads a model file.
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        Ok(Self::new(&crate::fsio::read(path)?))
+        Ok(Self::new(&crate::fsio::read_bounded(
+            path,
+            "a model file",
+            crate::limits::MAX_MODEL_BYTES,
+        )?))
     }
 
     /// The file's bytes.

@@ -126,6 +126,9 @@ fn psnr_at_code_size(
             .map(|(&a, &b)| f64::from(a - b).powi(2))
             .sum::<f64>();
     }
+    if !se.is_finite() {
+        return Err(Error::NonFinite { what: "output" });
+    }
     Ok(psnr(se / (set.count * input) as f64))
 }
 
@@ -151,6 +154,7 @@ pub fn write_report(
             "--noise must be a non-negative number".into(),
         ));
     }
+    crate::fsio::check_output_dir(out)?;
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
     let kind = model.kind().to_string();
     let (rows, cols) = (splits.test.rows, splits.test.cols);
@@ -317,6 +321,7 @@ fn markdown(s: &Summary, model: &Path, history: Option<&History>, opts: &ReportO
 
 /// `ae report`.
 pub fn run(a: &ReportArgs, quiet: bool) -> Result<()> {
+    let _lock = crate::fsio::lock_output_dir(&a.out)?;
     let bytes = ModelBytes::load(&a.model)?;
     let history_path: Option<PathBuf> = match &a.history {
         Some(p) => Some(p.clone()),

@@ -15,6 +15,7 @@ use super::{initial_params, new_adam, TrainConfig};
 use crate::data::ImageSet;
 use crate::error::{Error, Result};
 use crate::fsio;
+use crate::limits::MAX_CHECKPOINT_BYTES;
 use crate::model::Params;
 use crate::optim::Adam;
 
@@ -73,6 +74,29 @@ pub fn fingerprint(set: &ImageSet) -> String {
     hex::encode(h.finalize())
 }
 
+/// The first setting (other than `epochs`) in which a checkpoint's run and this one differ, in
+/// plain words with both values. Floats compare by their shortest round-trip text, which differs
+/// exactly when the values do.
+fn first_difference(
+    (saved, saved_input): (&TrainConfig, usize),
+    (run, input): (&TrainConfig, usize),
+) -> Option<(&'static str, String, String)> {
+    let pair = |name, a: &dyn ToString, b: &dyn ToString| (name, a.to_string(), b.to_string());
+    [
+        pair("pixels per image", &saved_input, &input),
+        pair("--latent", &saved.latent, &run.latent),
+        pair("--batch", &saved.batch, &run.batch),
+        pair("--seed", &saved.seed, &run.seed),
+        pair("--lr", &saved.adam.lr, &run.adam.lr),
+        pair("the LeakyReLU slope", &saved.slope, &run.slope),
+        pair("Adam beta1", &saved.adam.beta1, &run.adam.beta1),
+        pair("Adam beta2", &saved.adam.beta2, &run.adam.beta2),
+        pair("Adam epsilon", &saved.adam.eps, &run.adam.eps),
+    ]
+    .into_iter()
+    .find(|(_, a, b)| a != b)
+}
+
 impl State {
     /// The state before the first step.
     pub fn fresh(config: &TrainConfig, input: usize, fingerprint: String) -> Self {
@@ -129,7 +153,7 @@ impl State {
             path: path.to_path_buf(),
             problem,
         };
-        let bytes = fsio::read(path)?;
+        let bytes = fsio::read_bounded(path, "a checkpoint", MAX_CHECKPOINT_BYTES)?;
         if bytes.len() < 12 || bytes[..8] != MAGIC {
             return Err(bad("not a tinyae checkpoint".into()));
         }
@@ -148,21 +172,23 @@ impl State {
         if d.fingerprint != fingerprint {
             return Err(bad("it was made with different training data".into()));
         }
-        let same_except_epochs = TrainConfig {
-            epochs: config.epochs,
-            ..d.config
-        } == *config;
-        if !same_except_epochs || d.input != input {
-            return Err(bad(format!(
-                "it was made with other settings ({:?}, input {}); only --epochs may change on --resume",
-                d.config, d.input
-            )));
+        if let Some((setting, checkpoint, given)) =
+            first_difference((&d.config, d.input), (config, input))
+        {
+            return Err(Error::ResumeMismatch {
+                path: path.to_path_buf(),
+                setting,
+                checkpoint,
+                given,
+            });
         }
-        if d.epoch > config.epochs {
-            return Err(bad(format!(
-                "it is already past epoch {} (at {})",
-                config.epochs, d.epoch
-            )));
+        if d.epoch > config.epochs || (d.epoch == config.epochs && d.batch > 0) {
+            return Err(Error::CheckpointPastEnd {
+                path: path.to_path_buf(),
+                at_epoch: if d.batch > 0 { d.epoch + 1 } else { d.epoch },
+                batch: d.batch,
+                epochs: config.epochs,
+            });
         }
         let [w1, b1, w2, b2] = d.tensors;
         let latent = config.latent;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fsio;
+use crate::limits::MAX_HISTORY_BYTES;
 
 /// One finished epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,7 +44,7 @@ impl History {
 
     /// Reads a history file.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = fsio::read(path)?;
+        let bytes = fsio::read_bounded(path, "a training history", MAX_HISTORY_BYTES)?;
         serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
             path: path.to_path_buf(),
             problem: format!("not a training history: {e}"),

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::ImageSet;
 use crate::error::{Error, Result};
+use crate::limits::{param_count, MAX_LATENT, MAX_PARAMS};
 use crate::model::backprop::Shard;
 use crate::model::Params;
 use crate::optim::{Adam, AdamConfig};
@@ -72,8 +73,18 @@ impl TrainConfig {
     /// Rejects values training cannot run with.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::InvalidOption(m.to_string()));
+        if self.epochs == 0 {
+            return bad("--epochs must be at least 1");
+        }
         if self.latent == 0 {
             return bad("--latent must be at least 1");
+        }
+        if self.latent > MAX_LATENT {
+            return Err(Error::OutOfRange {
+                option: "--latent",
+                value: self.latent,
+                max: MAX_LATENT,
+            });
         }
         if self.batch == 0 {
             return bad("--batch must be at least 1");
@@ -141,6 +152,7 @@ pub fn train(
         return Err(Error::Mismatch("no training images".into()));
     }
     let input = train.image_len();
+    check_size(input, config.latent)?;
     let fingerprint = checkpoint::fingerprint(train);
     let mut state = if opts.resume {
         State::load(&opts.checkpoint, config, input, &fingerprint)?
@@ -231,6 +243,18 @@ pub fn train(
         params: state.params,
         history: state.history,
     })
+}
+
+/// Fails with [`Error::TooManyParams`] unless the model fits in [`MAX_PARAMS`].
+pub fn check_size(input: usize, latent: usize) -> Result<()> {
+    match param_count(input, latent) {
+        Some(_) => Ok(()),
+        None => Err(Error::TooManyParams {
+            input,
+            latent,
+            max: MAX_PARAMS,
+        }),
+    }
 }
 
 /// The order of the training images in `epoch` (0-based): a shuffle drawn from its own stream.
