@@ -85,8 +85,11 @@ pub(crate) fn validate_tables(
             ));
         }
     }
+    let mut rest = weights;
     for (j, &b) in bias.iter().enumerate() {
-        let row = &weights[triangle(j)..triangle(j + 1)];
+        // The length check above guarantees the rows; split without a panic path all the same.
+        let (row, tail) = rest.split_at_checked(j).unwrap_or((rest, &[]));
+        rest = tail;
         let sum: i64 = row.iter().map(|&a| i64::from(a).abs()).sum();
         if i64::from(b).abs() + 255 * sum > PREDICTOR_BOUND {
             return Err(Error::InvalidValue("predictor sums must stay within 2^30"));
@@ -163,8 +166,8 @@ impl<'a> EntropyRef<'a> {
                 "entropy models need a little-endian target",
             ));
         }
-        let (bias, rest) = tensors.split_at(bias_len);
-        let (cumulative, weights) = rest.split_at(cum_len);
+        let (bias, rest) = tensors.split_at_checked(bias_len).ok_or(Error::Truncated)?;
+        let (cumulative, weights) = rest.split_at_checked(cum_len).ok_or(Error::Truncated)?;
         let cast = |e| match e {
             bytemuck::PodCastError::TargetAlignmentGreaterAndInputNotAligned => Error::Misaligned,
             _ => Error::Malformed,
@@ -213,7 +216,10 @@ impl<'a> EntropyRef<'a> {
         let bins = Bins::new(self.zero_point, step);
         let mut enc = Encoder::new(payload);
         for (j, (&c, dim)) in code.iter().zip(self.dims()).enumerate() {
-            let (before, rest) = centred.split_at_mut(j);
+            // j < latent = centred.len(); the checked split keeps the loop free of panics.
+            let Some((before, rest)) = centred.split_at_mut_checked(j) else {
+                break;
+            };
             let table = dim.table(self.predict_with(&dim, before));
             let q = bins.of(c);
             let (lo, hi) = bins.span(q);
@@ -279,7 +285,9 @@ impl<'a> EntropyRef<'a> {
         let (first, last) = (bins.of(0), bins.of(255));
         let mut dec = Decoder::new(payload);
         for (j, dim) in self.dims().enumerate() {
-            let (before, rest) = centred.split_at_mut(j);
+            let Some((before, rest)) = centred.split_at_mut_checked(j) else {
+                break;
+            };
             let table = dim.table(self.predict_with(&dim, before));
             let v = dec.target().map_err(|range::Corrupt| Error::CorruptCode)?;
             // The last bin whose start is at or below v (the first bin starts at 0).
@@ -410,7 +418,8 @@ impl Bins {
         if self.step == 1 {
             d
         } else {
-            (d + self.half).div_euclid(self.step)
+            // step is 2..=255, so the division cannot fail; checked to keep it panic-free.
+            (d + self.half).checked_div_euclid(self.step).unwrap_or(d)
         }
     }
 

@@ -78,7 +78,7 @@ impl<'a> Encoder<'a> {
         if self.overflow {
             return Err(Overflow);
         }
-        while self.len > 0 && self.out[self.len - 1] == 0 {
+        while self.len > 0 && self.out.get(self.len - 1) == Some(&0) {
             self.len -= 1;
         }
         Ok(self.len)
@@ -140,11 +140,11 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub fn target(&mut self) -> Result<u32, Corrupt> {
         self.scale = self.range >> PROB_BITS;
-        let v = self.code / self.scale;
-        if v >= 1 << PROB_BITS {
-            return Err(Corrupt);
+        // `range >= 2^24` keeps `scale >= 256`; the checked division says so to the compiler.
+        match self.code.checked_div(self.scale) {
+            Some(v) if v < 1 << PROB_BITS => Ok(v),
+            _ => Err(Corrupt),
         }
-        Ok(v)
     }
 
     /// Removes the interval `[start, end)` that contains the last [`Self::target`].

@@ -261,9 +261,11 @@ fn parse_float<'a>(c: &Common, tensors: &'a [u8]) -> Result<FloatRef<'a>, Error>
     }
     let all: &[f32] = bytemuck::try_cast_slice(tensors).map_err(|_| Error::Misaligned)?;
     validate::finite(all)?;
-    let (encoder_weights, rest) = all.split_at(per_layer);
-    let (encoder_bias, rest) = rest.split_at(latent);
-    let (decoder_weights, decoder_bias) = rest.split_at(per_layer);
+    // The length check above guarantees every split; checked splits keep loading panic-free.
+    let (encoder_weights, rest) = all.split_at_checked(per_layer).ok_or(Error::Truncated)?;
+    let (encoder_bias, rest) = rest.split_at_checked(latent).ok_or(Error::Truncated)?;
+    let (decoder_weights, decoder_bias) =
+        rest.split_at_checked(per_layer).ok_or(Error::Truncated)?;
     Ok(FloatRef {
         dims,
         shape: c.shape,

@@ -239,9 +239,10 @@ pub fn dot_i16_i16(a: &[i16], x: &[i16]) -> i32 {
         }
     }
     let done = 8 * blocks;
-    acc + a[done..n]
+    let (a_tail, x_tail) = (a.get(done..n).unwrap_or(&[]), x.get(done..n).unwrap_or(&[]));
+    acc + a_tail
         .iter()
-        .zip(&x[done..n])
+        .zip(x_tail)
         .map(|(&w, &v)| i32::from(w) * i32::from(v))
         .sum::<i32>()
 }
