@@ -300,3 +300,98 @@ fn every_error_displays_a_sentence() {
         let _: &dyn core::error::Error = &e;
     }
 }
+
+/// Re-seals `bytes` with a fresh CRC and parses it from a 16-byte aligned buffer placed `shift`
+/// bytes into the alignment.
+fn parse_resealed(mut bytes: Vec<u8>, shift: usize) -> Result<(), Error> {
+    let n = bytes.len() - 4;
+    let crc = format::crc32(&bytes[..n]);
+    bytes[n..].copy_from_slice(&crc.to_le_bytes());
+    let mut b = common::buf();
+    b.0[shift..shift + bytes.len()].copy_from_slice(&bytes);
+    ModelRef::parse(&b.0[shift..shift + bytes.len()]).map(|_| ())
+}
+
+/// Issue 13, item 12: the padding rule is enforced (too many or non-zero pad bytes are invalid),
+/// and a misaligned buffer is reported as such, not blamed on the file.
+#[test]
+fn padding_must_be_minimal_zero_bytes() {
+    let (b, n) = float_file();
+    let good = b.0[..n].to_vec();
+    assert_eq!(parse_resealed(good.clone(), 0), Ok(()));
+    // The pad's length prefix follows the params tag (byte 14); the tiny file has some padding.
+    let pad_at = 15;
+    let pad_len = usize::from(good[pad_at]);
+    assert!(pad_len > 0 && pad_len < 16, "{pad_len}");
+    // 16 more zero bytes keep the tensors aligned but are not the fewest.
+    let mut long = good.clone();
+    long[pad_at] += 16;
+    long.splice(pad_at + 1..pad_at + 1, [0u8; 16]);
+    assert!(matches!(parse_resealed(long, 0), Err(Error::InvalidValue(_))));
+    // A non-zero pad byte.
+    let mut dirty = good.clone();
+    dirty[pad_at + 1] = 7;
+    assert!(matches!(parse_resealed(dirty, 0), Err(Error::InvalidValue(_))));
+    // No padding: the tensors are not aligned in the file.
+    let mut none = good.clone();
+    none[pad_at] = 0;
+    none.drain(pad_at + 1..pad_at + 1 + pad_len);
+    assert!(matches!(parse_resealed(none, 0), Err(Error::InvalidValue(_))));
+    // The right file in a misaligned buffer: the caller's problem, and named as such.
+    assert_eq!(parse_resealed(good, 2), Err(Error::Misaligned));
+}
+
+/// Issue 13, item 13: an overlong varint (the same value in more bytes) is refused, so one model
+/// has exactly one encoding.
+#[test]
+fn overlong_varints_are_malformed() {
+    let (b, n) = float_file();
+    let mut bytes = b.0[..n].to_vec();
+    // dims.input = 2 at byte 5, written as 0x82 0x00.
+    assert_eq!(bytes[5], 2);
+    bytes[5] = 0x82;
+    bytes.insert(6, 0x00);
+    assert_eq!(parse_resealed(bytes, 0), Err(Error::Malformed));
+}
+
+/// Issue 13, item 11: a file whose int8 accumulator could leave i32 is refused by the reader and
+/// never written by the writer.
+#[test]
+fn accumulators_that_can_overflow_i32_are_refused() {
+    use ae_core::format::{Int8Tensors, QuantLayerTensors};
+    let rq = |m: f64| ae_core::requant::Requant::from_real(m).unwrap();
+    let (pos, neg, one) = (rq(0.5), rq(0.25), rq(1.0));
+    let model = |enc_bias: i32| {
+        let t = Int8Tensors {
+            latent_scale: 0.05,
+            latent_zero_point: 10,
+            encoder: QuantLayerTensors {
+                weights: &[127, -128],
+                bias: &[enc_bias],
+                multipliers: &[pos.multiplier, neg.multiplier],
+                shifts: &[pos.shift, neg.shift],
+            },
+            decoder: QuantLayerTensors {
+                weights: &[2, -3],
+                bias: &[5, 0],
+                multipliers: &[one.multiplier; 2],
+                shifts: &[one.shift; 2],
+            },
+        };
+        let mut out = common::buf();
+        format::write_int8(2, 1, 0.3, &t, &mut out.0).map(|n| out.0[..n].to_vec())
+    };
+    // Worst case |bias| + 255 * (127 + 128) must stay within i32::MAX.
+    let limit = i32::MAX - 255 * 255;
+    let ok = model(limit).unwrap();
+    assert_eq!(parse_resealed(ok.clone(), 0), Ok(()));
+    assert!(matches!(model(limit + 1), Err(Error::InvalidValue(_))));
+    // The same overflow planted in a CRC-valid file: the bias is the 4 bytes holding `limit`.
+    let at = ok
+        .windows(4)
+        .position(|w| w == limit.to_le_bytes())
+        .unwrap();
+    let mut bad = ok;
+    bad[at..at + 4].copy_from_slice(&(limit + 1).to_le_bytes());
+    assert!(matches!(parse_resealed(bad, 0), Err(Error::InvalidValue(_))));
+}

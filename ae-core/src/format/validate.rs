@@ -45,9 +45,20 @@ pub(crate) fn accumulators(
     inputs: usize,
     max_input: i64,
 ) -> Result<(), Error> {
-    for (row, bias) in layer.weights.chunks_exact(inputs.max(1)).zip(layer.bias) {
+    let biases = layer.bias.iter().map(|b| i32::from_le_bytes(*b));
+    accumulator_bounds(layer.weights, biases, inputs, max_input)
+}
+
+/// [`accumulators`] on typed tensors, for the writer.
+pub(crate) fn accumulator_bounds(
+    weights: &[i8],
+    biases: impl Iterator<Item = i32>,
+    inputs: usize,
+    max_input: i64,
+) -> Result<(), Error> {
+    for (row, bias) in weights.chunks_exact(inputs.max(1)).zip(biases) {
         let sum: i64 = row.iter().map(|&w| i64::from(w).abs()).sum();
-        let worst = i64::from(i32::from_le_bytes(*bias)).abs() + max_input * sum;
+        let worst = i64::from(bias).abs() + max_input * sum;
         if worst > i64::from(i32::MAX) {
             return Err(Error::InvalidValue(
                 "an int8 accumulator could leave the i32 range",

@@ -162,6 +162,9 @@ pub fn write_int8_shaped(
     let (i, l) = dims.as_usize();
     check_layer(&tensors.encoder, "encoder", per_layer, l, 2)?;
     check_layer(&tensors.decoder, "decoder", per_layer, i, 1)?;
+    let (enc, dec) = (&tensors.encoder, &tensors.decoder);
+    validate::accumulator_bounds(enc.weights, enc.bias.iter().copied(), i, 255)?;
+    validate::accumulator_bounds(dec.weights, dec.bias.iter().copied(), l, 256)?;
     if let Some(e) = entropy {
         crate::entropy::validate_tables(
             l,
