@@ -327,16 +327,25 @@ fn padding_must_be_minimal_zero_bytes() {
     let mut long = good.clone();
     long[pad_at] += 16;
     long.splice(pad_at + 1..pad_at + 1, [0u8; 16]);
-    assert!(matches!(parse_resealed(long, 0), Err(Error::InvalidValue(_))));
+    assert!(matches!(
+        parse_resealed(long, 0),
+        Err(Error::InvalidValue(_))
+    ));
     // A non-zero pad byte.
     let mut dirty = good.clone();
     dirty[pad_at + 1] = 7;
-    assert!(matches!(parse_resealed(dirty, 0), Err(Error::InvalidValue(_))));
+    assert!(matches!(
+        parse_resealed(dirty, 0),
+        Err(Error::InvalidValue(_))
+    ));
     // No padding: the tensors are not aligned in the file.
     let mut none = good.clone();
     none[pad_at] = 0;
     none.drain(pad_at + 1..pad_at + 1 + pad_len);
-    assert!(matches!(parse_resealed(none, 0), Err(Error::InvalidValue(_))));
+    assert!(matches!(
+        parse_resealed(none, 0),
+        Err(Error::InvalidValue(_))
+    ));
     // The right file in a misaligned buffer: the caller's problem, and named as such.
     assert_eq!(parse_resealed(good, 2), Err(Error::Misaligned));
 }
@@ -393,5 +402,8 @@ fn accumulators_that_can_overflow_i32_are_refused() {
         .unwrap();
     let mut bad = ok;
     bad[at..at + 4].copy_from_slice(&(limit + 1).to_le_bytes());
-    assert!(matches!(parse_resealed(bad, 0), Err(Error::InvalidValue(_))));
+    assert!(matches!(
+        parse_resealed(bad, 0),
+        Err(Error::InvalidValue(_))
+    ));
 }

@@ -37,6 +37,13 @@ pub enum Command {
     /// Print a Keras-style summary of a model (or of the default architecture).
     Summary(SummaryArgs),
     /// Measure BCE, MSE and PSNR of a model file on a data split.
+    ///
+    /// With pixels x and reconstructions y in [0, 1] (an int8 model's output pixel / 255): MSE is
+    /// the mean of (x - y)^2 over every pixel of every image; PSNR is 10 log10(1 / MSE) of that
+    /// pooled MSE (peak 1); mean per-image PSNR averages each image's own 10 log10(1 / MSE_image),
+    /// capped at 100 dB for a perfect image; BCE is Keras' binary cross-entropy with y clipped to
+    /// [1e-7, 1 - 1e-7], averaged over all pixels. A non-finite reconstruction is an error.
+    #[command(long_about)]
     Eval(EvalArgs),
     /// Quantize a float model to int8, calibrated on training images.
     Export(ExportArgs),
