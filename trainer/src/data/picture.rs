@@ -41,11 +41,22 @@ pub fn kind_of(path: &Path) -> Result<InputKind> {
 
 /// Reads one picture as `rows x cols` 8-bit grey, converting and resizing only when asked.
 pub fn read_picture(path: &Path, rows: usize, cols: usize, resize: bool) -> Result<Vec<u8>> {
+    let bytes = fsio::read_bounded(path, "a picture", MAX_PICTURE_BYTES)?;
+    decode_picture(path, bytes, rows, cols, resize)
+}
+
+/// [`read_picture`] on bytes already read; `path` only names them in errors.
+pub fn decode_picture(
+    path: &Path,
+    bytes: Vec<u8>,
+    rows: usize,
+    cols: usize,
+    resize: bool,
+) -> Result<Vec<u8>> {
     let bad = |problem: String| Error::BadFile {
         path: path.to_path_buf(),
         problem,
     };
-    let bytes = fsio::read_bounded(path, "a picture", MAX_PICTURE_BYTES)?;
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(Error::io(path))?;
