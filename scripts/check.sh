@@ -22,6 +22,9 @@ step "cargo test --workspace"
 # Real-data tests read ../shared/data next to the repository unless TINYAE_DATA points elsewhere.
 cargo test --workspace
 
+step "ae-core alone, as a no_std dependency gets it (no std feature, portable kernels), on the host"
+cargo test -p ae-core
+
 step "ae-core docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p ae-core --no-deps
 
@@ -45,4 +48,22 @@ rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf && (
 
 step "firmware under QEMU"
 firmware-example/run-qemu.sh all
+
+step "fuzz targets, 30 s each (needs a nightly toolchain with cargo-fuzz)"
+# Long campaigns (10 million executions per target) are run by hand; see ae-core/fuzz and
+# trainer/fuzz. New corpus entries go to a temporary directory, the committed seeds are read only.
+if rustup toolchain list 2>/dev/null | grep -q '^nightly' && cargo +nightly fuzz --version >/dev/null 2>&1; then
+  fuzz_tmp=$(mktemp -d)
+  for target in parse_model decode_code; do
+    mkdir -p "$fuzz_tmp/$target"
+    (cd ae-core && cargo +nightly fuzz run "$target" "$fuzz_tmp/$target" "fuzz/corpus/$target" -- -max_total_time=30 -rss_limit_mb=2048 2>&1 | tail -n 2)
+  done
+  for target in code_file idx picture; do
+    mkdir -p "$fuzz_tmp/$target"
+    (cd trainer && cargo +nightly fuzz run --fuzz-dir fuzz "$target" "$fuzz_tmp/$target" "fuzz/corpus/$target" -- -max_total_time=30 -rss_limit_mb=2048 2>&1 | tail -n 2)
+  done
+  rm -rf "$fuzz_tmp"
+else
+  echo "skipped: no nightly toolchain with cargo-fuzz (rustup toolchain install nightly; cargo install cargo-fuzz)"
+fi
 step "all checks passed"

@@ -377,17 +377,27 @@ unsafe fn mul_high(a: __m256i, b: __m256i) -> __m256i {
 mod tests {
     use super::all_in_range;
 
-    /// `all_in_range(bytes, 33..=62)`, or `None` without AVX2.
-    fn fast_range(bytes: &[u8]) -> Option<bool> {
-        // SAFETY: AVX2 is checked first.
-        std::is_x86_feature_detected!("avx2").then(|| unsafe { all_in_range(bytes, 33..=62) })
+    /// `all_in_range(bytes, 33..=62)`. Only called once AVX2 is known to be there.
+    fn fast_range(bytes: &[u8]) -> bool {
+        assert!(std::is_x86_feature_detected!("avx2"));
+        // SAFETY: AVX2 is checked just above.
+        unsafe { all_in_range(bytes, 33..=62) }
     }
 
     #[test]
     fn range_check_sees_every_byte_and_both_bounds() {
+        if !std::is_x86_feature_detected!("avx2") {
+            // Under CI the check must run: a machine without AVX2 there is a failure, not a pass.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI needs AVX2 to test the AVX2 range check"
+            );
+            eprintln!("skipped: this CPU has no AVX2, the AVX2 range check was not tested");
+            return;
+        }
         for len in [0usize, 1, 31, 32, 33, 64, 784] {
             let ok = vec![40u8; len];
-            assert_ne!(fast_range(&ok), Some(false), "len {len}");
+            assert!(fast_range(&ok), "len {len}");
             for position in [0, len / 2, len.saturating_sub(1)] {
                 for (value, inside) in [(0u8, false), (32, false), (33, true), (62, true)]
                     .into_iter()
@@ -396,7 +406,7 @@ mod tests {
                     let mut bytes = ok.clone();
                     if let Some(b) = bytes.get_mut(position) {
                         *b = value;
-                        assert_ne!(fast_range(&bytes), Some(!inside), "{value} at {position}");
+                        assert_eq!(fast_range(&bytes), inside, "{value} at {position}");
                     }
                 }
             }
