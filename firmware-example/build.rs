@@ -20,11 +20,14 @@ fn main() {
     board_memory(&manifest, &out);
     let digits = load_digits(&manifest);
     std::fs::write(out.join("digits.bin"), &digits).unwrap();
-    std::fs::write(
-        out.join("expected-int8.bin"),
-        expected_int8(&manifest, &digits),
-    )
-    .unwrap();
+    let mut int8 = expected_int8(&manifest, &digits);
+    if std::env::var_os("CARGO_FEATURE_CORRUPT_EXPECTATION").is_some() {
+        // The self-test build: one wrong expected pixel must make the run fail.
+        if let Some(last) = int8.last_mut() {
+            *last ^= 1;
+        }
+    }
+    std::fs::write(out.join("expected-int8.bin"), int8).unwrap();
     std::fs::write(
         out.join("expected-coded.bin"),
         expected_coded(&manifest, &digits),
@@ -69,12 +72,15 @@ fn test_images_file(manifest: &Path) -> PathBuf {
         candidates.push(PathBuf::from(d).join("mnist-subset").join(name));
     }
     candidates.push(manifest.join("../../shared/data/mnist-subset").join(name));
+    // The MNIST cache `ae` downloads into serves users without the shared data; CI reads only
+    // the places the host tests read (tests/common: TINYAE_DATA, else ../shared/data).
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
-    if let Some(c) = cache {
+    if let (Some(c), None) = (cache, std::env::var_os("CI")) {
         candidates.push(c.join("tinyae/mnist").join(name));
     }
+    println!("cargo:rerun-if-env-changed=CI");
     for c in &candidates {
         println!("cargo:rerun-if-changed={}", c.display());
     }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the firmware profiles and runs them under QEMU, each bounded in time; fails if any run
 # fails (a mismatch with the host's outputs exits non-zero) or if a panic-check build fails to link.
-#   firmware-example/run-qemu.sh [all|m4|m0|check]
+#   firmware-example/run-qemu.sh [all|m4|m0|check|selftest]
+# `selftest` builds the M4 profile with one expected pixel flipped and requires the run to FAIL:
+# proof that a mismatch travels through the firmware, QEMU's exit code and this script.
 set -euo pipefail
 cd "$(dirname "$0")"
 what=${1:-all}
@@ -29,11 +31,30 @@ case "$what" in
   m4|m0) ;;
 esac
 case "$what" in
+  all|selftest)
+    echo "-- self-test: Cortex-M4F with one expected pixel flipped; the run must fail on it"
+    features=board-qemu-mps2,corrupt-expectation
+    "$thumb" thumbv7em-none-eabihf build --release --features "$features"
+    log=$(mktemp)
+    if timeout 300 "$thumb" thumbv7em-none-eabihf run --release --features "$features" >"$log" 2>&1; then
+      cat "$log"; rm -f "$log"
+      echo "-- self-test FAILED: the run passed although an expected pixel was wrong" >&2
+      exit 1
+    fi
+    if ! grep -q "MISMATCH with the host" "$log"; then
+      cat "$log"; rm -f "$log"
+      echo "-- self-test FAILED: the run failed, but not on the planted mismatch" >&2
+      exit 1
+    fi
+    rm -f "$log"
+    echo "-- self-test passed: the planted mismatch failed the run" ;;
+esac
+case "$what" in
   all)
     # Real-board profile (defmt over RTT, DWT cycles): built here, run with `cargo nrf52840` on a board.
     echo "-- nRF52840-DK build (not run: needs a board and probe-rs)"
     "$thumb" thumbv7em-none-eabihf build --release --features board-nrf52840 ;;
-  m4|m0|check) ;;
-  *) echo "usage: $0 [all|m4|m0|check]" >&2; exit 2 ;;
+  m4|m0|check|selftest) ;;
+  *) echo "usage: $0 [all|m4|m0|check|selftest]" >&2; exit 2 ;;
 esac
 echo "-- firmware: all runs passed"

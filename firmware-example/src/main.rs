@@ -55,6 +55,10 @@ fn run_silent() -> bool {
     let Ok(model) = MnistInt8::from_bytes(&MODEL_INT8.0) else {
         return false;
     };
+    let digits = DIGITS.len() / PIXELS;
+    if digits == 0 || EXPECTED_INT8.len() != digits * (LATENT + PIXELS) {
+        return false;
+    }
     let mut ok = true;
     for (digit, expected) in DIGITS
         .chunks_exact(PIXELS)
@@ -98,6 +102,13 @@ fn run() -> bool {
         report::line(format_args!("int8 model failed to load"));
         return false;
     };
+    let digits = DIGITS.len() / PIXELS;
+    // One expectation per digit, and at least one digit: a short or empty expectations file must
+    // fail, not compare nothing.
+    if digits == 0 || EXPECTED_INT8.len() != digits * (LATENT + PIXELS) {
+        report::line(format_args!("int8 expectations do not cover the digits"));
+        return false;
+    }
     let mut ok = true;
     report::line(format_args!(
         "tinyae int8: {} digits, model {} bytes in flash",
@@ -262,6 +273,11 @@ fn run_float(counter: &mut counter::Counter) -> bool {
         report::line(format_args!("float model failed to load"));
         return false;
     };
+    let digits = DIGITS.len() / PIXELS;
+    if digits == 0 || EXPECTED_FLOAT.len() != digits * (4 * LATENT + PIXELS) {
+        report::line(format_args!("float expectations do not cover the digits"));
+        return false;
+    }
     let mut ok = true;
     for (n, (digit, expected)) in DIGITS
         .chunks_exact(PIXELS)
