@@ -38,6 +38,10 @@ fn main() {
         expected_float(&manifest, &digits),
     )
     .unwrap();
+    let (odd_model, odd_images, odd_expected) = odd_sized_model();
+    std::fs::write(out.join("odd-model.tnae"), odd_model).unwrap();
+    std::fs::write(out.join("odd-images.bin"), odd_images).unwrap();
+    std::fs::write(out.join("odd-expected.bin"), odd_expected).unwrap();
     println!("cargo:rerun-if-changed=assets");
     println!("cargo:rerun-if-changed=boards");
     println!("cargo:rerun-if-env-changed=TINYAE_DATA");
@@ -190,4 +194,97 @@ fn expected_coded(manifest: &Path, digits: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&coded);
     }
     out
+}
+
+/// Input and latent size of the second, deliberately awkward model: 5x7 images into 7 codes.
+/// 35 and 7 are odd and not multiples of any kernel block, so the boards run every tail loop,
+/// the unaligned fallbacks and the odd last row that the 784/64 model never reaches.
+const ODD_INPUT: usize = 35;
+const ODD_LATENT: usize = 7;
+const ODD_IMAGES: usize = 5;
+
+/// A deterministic pseudo-random int8 model of [`ODD_INPUT`] -> [`ODD_LATENT`], a few images
+/// (extremes included) and, per image, the host's code then pixels.
+fn odd_sized_model() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    use ae_core::format::{Int8Tensors, QuantLayerTensors, Shape};
+    use ae_core::requant::Requant;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut weights = |n: usize| -> Vec<i8> { (0..n).map(|_| next() as u8 as i8).collect() };
+    let enc_w = weights(ODD_INPUT * ODD_LATENT);
+    let dec_w = weights(ODD_INPUT * ODD_LATENT);
+    let rq = |m: f64| Requant::from_real(m).unwrap();
+    let (pos, neg, dec) = (rq(2.0e-4), rq(0.6e-4), rq(4.0e-3));
+    let enc_mult: Vec<i32> = (0..ODD_LATENT)
+        .flat_map(|_| [pos.multiplier, neg.multiplier])
+        .collect();
+    let enc_shift: Vec<u8> = (0..ODD_LATENT)
+        .flat_map(|_| [pos.shift, neg.shift])
+        .collect();
+    let enc_bias: Vec<i32> = (0..ODD_LATENT as i32).map(|j| 1000 * j - 3000).collect();
+    let dec_bias: Vec<i32> = (0..ODD_INPUT as i32)
+        .map(|i| 500 * (i % 9) - 2000)
+        .collect();
+    let tensors = Int8Tensors {
+        latent_scale: 0.05,
+        latent_zero_point: 120,
+        encoder: QuantLayerTensors {
+            weights: &enc_w,
+            bias: &enc_bias,
+            multipliers: &enc_mult,
+            shifts: &enc_shift,
+        },
+        decoder: QuantLayerTensors {
+            weights: &dec_w,
+            bias: &dec_bias,
+            multipliers: &[dec.multiplier; ODD_INPUT],
+            shifts: &[dec.shift; ODD_INPUT],
+        },
+    };
+    let mut file = vec![0u8; 4096];
+    let shape = Shape { rows: 5, cols: 7 };
+    let n = ae_core::format::write_int8_shaped(
+        shape,
+        ODD_LATENT as u32,
+        0.3,
+        &tensors,
+        None,
+        &mut file,
+    )
+    .unwrap();
+    file.truncate(n);
+    let mut images = vec![255u8; ODD_INPUT];
+    images.extend([0u8; ODD_INPUT]);
+    images.extend((0..ODD_INPUT).map(|k| if k % 2 == 0 { 255 } else { 0 }));
+    images.extend((0..(ODD_IMAGES - 3) * ODD_INPUT).map(|_| next() as u8));
+    let words = aligned(&file);
+    let model = match ae_core::format::ModelRef::parse(as_bytes(&words, file.len())).unwrap() {
+        ae_core::format::ModelRef::Int8(m) => m,
+        ae_core::format::ModelRef::Float(_) => unreachable!("written as int8"),
+    };
+    let mut expected = Vec::new();
+    for image in images.chunks_exact(ODD_INPUT) {
+        let mut code = [0u8; ODD_LATENT];
+        let mut pixels = [0u8; ODD_INPUT];
+        model.encode(image, &mut code).unwrap();
+        model
+            .decode(&code, &mut [0i16; ODD_LATENT], &mut pixels)
+            .unwrap();
+        expected.extend_from_slice(&code);
+        expected.extend_from_slice(&pixels);
+    }
+    // The model must exercise the arithmetic, not clamp everything to one value.
+    let mut codes: Vec<u8> = expected
+        .chunks_exact(ODD_LATENT + ODD_INPUT)
+        .flat_map(|e| e[..ODD_LATENT].to_vec())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert!(codes.len() >= 8, "35/7 model codes barely vary: {codes:?}");
+    (file, images, expected)
 }

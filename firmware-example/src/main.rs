@@ -35,6 +35,16 @@ const CODED_MAX: usize = ae_core::entropy::max_coded_len(LATENT);
 #[cfg(all(feature = "fpu", not(feature = "panic-check")))]
 static EXPECTED_FLOAT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/expected-float.bin"));
 
+/// A second, deliberately awkward model (35 -> 7, made by build.rs) whose sizes reach the
+/// kernels' tail loops and odd last rows, its test images, and the host's codes and pixels.
+#[cfg(not(feature = "panic-check"))]
+static ODD_MODEL: &Aligned<[u8]> =
+    &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/odd-model.tnae")));
+#[cfg(not(feature = "panic-check"))]
+static ODD_IMAGES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/odd-images.bin"));
+#[cfg(not(feature = "panic-check"))]
+static ODD_EXPECTED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/odd-expected.bin"));
+
 /// Multiply-accumulates in one encode plus one decode of the 784/64 model.
 pub const MACS: u32 = 2 * (PIXELS * LATENT) as u32;
 
@@ -140,6 +150,7 @@ fn run() -> bool {
         );
     }
     ok &= run_entropy(&mut counter, &model);
+    ok &= run_odd_sized();
     let mut code = [0u8; LATENT];
     let mut pixels = [0u8; PIXELS];
     let image = <&[u8; PIXELS]>::try_from(&DIGITS[..PIXELS]).ok();
@@ -236,6 +247,43 @@ fn run_entropy(counter: &mut counter::Counter, model: &MnistInt8<'_>) -> bool {
         ));
     }
     ok
+}
+
+/// Runs the 35 -> 7 model on its images through the run-time-sized API and checks every code
+/// and pixel against the host's.
+#[cfg(not(feature = "panic-check"))]
+fn run_odd_sized() -> bool {
+    const INPUT: usize = 35;
+    const LATENT_ODD: usize = 7;
+    let Ok(ae_core::format::ModelRef::Int8(model)) = ae_core::format::ModelRef::parse(&ODD_MODEL.0)
+    else {
+        report::line(format_args!("35/7 model failed to load"));
+        return false;
+    };
+    let images = ODD_IMAGES.len() / INPUT;
+    if images == 0 || ODD_EXPECTED.len() != images * (LATENT_ODD + INPUT) {
+        report::line(format_args!("35/7 expectations do not cover the images"));
+        return false;
+    }
+    let mut matched = 0;
+    for (image, expected) in ODD_IMAGES
+        .chunks_exact(INPUT)
+        .zip(ODD_EXPECTED.chunks_exact(LATENT_ODD + INPUT))
+    {
+        let mut code = [0u8; LATENT_ODD];
+        let mut pixels = [0u8; INPUT];
+        let ran = model.encode(image, &mut code).is_ok()
+            && model
+                .decode(&code, &mut [0i16; LATENT_ODD], &mut pixels)
+                .is_ok();
+        if ran && code[..] == expected[..LATENT_ODD] && pixels[..] == expected[LATENT_ODD..] {
+            matched += 1;
+        }
+    }
+    report::line(format_args!(
+        "35/7 model (tails, odd rows): {matched} of {images} images match the host"
+    ));
+    matched == images
 }
 
 /// One encode and decode in a frame of its own, so the stack measurement sees all of it.
