@@ -23,7 +23,9 @@ struct AlignedBuf {
 impl AlignedBuf {
     fn zeroed(capacity: usize) -> Self {
         AlignedBuf {
-            blocks: (0..capacity.div_ceil(16)).map(|_| Aligned([0u8; 16])).collect(),
+            blocks: (0..capacity.div_ceil(16))
+                .map(|_| Aligned([0u8; 16]))
+                .collect(),
             len: capacity,
         }
     }
@@ -81,7 +83,11 @@ fn crc32(data: &[u8]) -> u32 {
     for (i, t) in table.iter_mut().enumerate() {
         let mut c = i as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
         *t = c;
     }
@@ -160,7 +166,12 @@ impl<'a> Cursor<'a> {
         let n = self.varint(32)? as usize;
         self.take(n)
     }
-    fn layer(&mut self, outputs: usize, inputs: usize, branches: usize) -> Result<RefLayer, String> {
+    fn layer(
+        &mut self,
+        outputs: usize,
+        inputs: usize,
+        branches: usize,
+    ) -> Result<RefLayer, String> {
         let w = self.bytes()?;
         let b = self.bytes()?;
         let m = self.bytes()?;
@@ -280,13 +291,19 @@ fn read_model(file: &[u8]) -> Result<RefModel, String> {
     }
     // Validation step 7: the accumulator bounds.
     for j in 0..latent {
-        let s: i64 = encoder.weights[j * input..(j + 1) * input].iter().map(|&w| (w as i64).abs()).sum();
+        let s: i64 = encoder.weights[j * input..(j + 1) * input]
+            .iter()
+            .map(|&w| (w as i64).abs())
+            .sum();
         if (encoder.bias[j] as i64).abs() + 255 * s >= 1 << 31 {
             return Err("encoder accumulator bound".into());
         }
     }
     for i in 0..input {
-        let s: i64 = decoder.weights[i * latent..(i + 1) * latent].iter().map(|&w| (w as i64).abs()).sum();
+        let s: i64 = decoder.weights[i * latent..(i + 1) * latent]
+            .iter()
+            .map(|&w| (w as i64).abs())
+            .sum();
         if (decoder.bias[i] as i64).abs() + 256 * s >= 1 << 31 {
             return Err("decoder accumulator bound".into());
         }
@@ -340,7 +357,11 @@ fn ref_encode(m: &RefModel, pixels: &[u8]) -> Vec<u8> {
         .map(|j| {
             let acc = ref_encode_acc(m, pixels, j);
             let branch = if acc >= 0 { 0 } else { 1 };
-            let r = requant(acc, m.encoder.multipliers[2 * j + branch], m.encoder.shifts[2 * j + branch]);
+            let r = requant(
+                acc,
+                m.encoder.multipliers[2 * j + branch],
+                m.encoder.shifts[2 * j + branch],
+            );
             (m.zero_point as i64 + r).clamp(0, 255) as u8
         })
         .collect()
@@ -358,7 +379,9 @@ fn ref_decode_k(m: &RefModel, code: &[u8], i: usize) -> (i64, i64) {
 
 fn ref_decode(m: &RefModel, table: &[u8], code: &[u8]) -> Vec<u8> {
     assert_eq!(code.len(), m.latent);
-    (0..m.input).map(|i| table[ref_decode_k(m, code, i).1 as usize]).collect()
+    (0..m.input)
+        .map(|i| table[ref_decode_k(m, code, i).1 as usize])
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,6 +394,8 @@ struct Stats {
     decodes: usize,
     code_bytes: usize,
     pixels: usize,
+    interior_codes: usize,
+    interior_pixels: usize,
     mismatches: Vec<String>,
 }
 
@@ -385,10 +410,20 @@ impl Stats {
     fn finish(&self, what: &str) {
         eprintln!(
             "{what}: {} models, {} encodes ({} code bytes), {} decodes ({} pixels) compared against both \
-             the dispatched and the portable path",
-            self.models, self.encodes, self.code_bytes, self.decodes, self.pixels
+             the dispatched and the portable path; not saturated (1..=254): {} codes, {} pixels",
+            self.models,
+            self.encodes,
+            self.code_bytes,
+            self.decodes,
+            self.pixels,
+            self.interior_codes,
+            self.interior_pixels
         );
-        assert!(self.mismatches.is_empty(), "{what}: mismatches:\n{}", self.mismatches.join("\n"));
+        assert!(
+            self.mismatches.is_empty(),
+            "{what}: mismatches:\n{}",
+            self.mismatches.join("\n")
+        );
     }
 }
 
@@ -402,7 +437,9 @@ fn compare(
     stats: &mut Stats,
 ) {
     let r = read_model(file).unwrap_or_else(|e| panic!("{label}: reference reader: {e}"));
-    let ModelRef::Int8(m) = ModelRef::parse(file).unwrap_or_else(|e| panic!("{label}: parse: {e:?}")) else {
+    let ModelRef::Int8(m) =
+        ModelRef::parse(file).unwrap_or_else(|e| panic!("{label}: parse: {e:?}"))
+    else {
         panic!("{label}: not an int8 model");
     };
     stats.models += 1;
@@ -411,7 +448,8 @@ fn compare(
     for (n, px) in images.iter().enumerate() {
         let want = ref_encode(&r, px);
         let mut got = vec![0u8; latent];
-        m.encode(px, &mut got).unwrap_or_else(|e| panic!("{label}: encode: {e:?}"));
+        m.encode(px, &mut got)
+            .unwrap_or_else(|e| panic!("{label}: encode: {e:?}"));
         let mut got_p = vec![0u8; latent];
         ae_core::int8_kernels::encode_portable(&m, px, &mut got_p);
         for (path, g) in [("dispatched", &got), ("portable", &got_p)] {
@@ -436,6 +474,7 @@ fn compare(
         }
         stats.encodes += 1;
         stats.code_bytes += latent;
+        stats.interior_codes += want.iter().filter(|&&c| c != 0 && c != 255).count();
         codes.push(want);
     }
     codes.extend(extra_codes.iter().cloned());
@@ -443,7 +482,8 @@ fn compare(
         let want = ref_decode(&r, table, code);
         let mut got = vec![0u8; input];
         let mut centred = vec![0i16; latent];
-        m.decode(code, &mut centred, &mut got).unwrap_or_else(|e| panic!("{label}: decode: {e:?}"));
+        m.decode(code, &mut centred, &mut got)
+            .unwrap_or_else(|e| panic!("{label}: decode: {e:?}"));
         let mut got_p = vec![0u8; input];
         let mut centred_p = vec![0i16; latent];
         ae_core::int8_kernels::decode_portable(&m, code, &mut centred_p, &mut got_p);
@@ -468,24 +508,69 @@ fn compare(
         }
         stats.decodes += 1;
         stats.pixels += input;
+        stats.interior_pixels += want.iter().filter(|&&c| c != 0 && c != 255).count();
     }
 }
 
 /// Synthetic images of `n` pixels: all 0, all 255, checkerboards, stripes, random, sparse.
 fn synthetic_images(n: usize, cols: usize, rng: &mut Rng, random_count: usize) -> Vec<Vec<u8>> {
-    let mut v = vec![vec![0u8; n], vec![255u8; n], vec![1u8; n], vec![128u8; n], vec![254u8; n]];
+    let mut v = vec![
+        vec![0u8; n],
+        vec![255u8; n],
+        vec![1u8; n],
+        vec![128u8; n],
+        vec![254u8; n],
+    ];
     for phase in 0..2 {
-        v.push((0..n).map(|i| if (i / cols + i % cols + phase) % 2 == 0 { 255 } else { 0 }).collect());
-        v.push((0..n).map(|i| if (i + phase) % 2 == 0 { 255 } else { 0 }).collect());
-        v.push((0..n).map(|i| if ((i / cols) / 4 + (i % cols) / 4 + phase) % 2 == 0 { 255 } else { 0 }).collect());
+        v.push(
+            (0..n)
+                .map(|i| {
+                    if (i / cols + i % cols + phase) % 2 == 0 {
+                        255
+                    } else {
+                        0
+                    }
+                })
+                .collect(),
+        );
+        v.push(
+            (0..n)
+                .map(|i| if (i + phase) % 2 == 0 { 255 } else { 0 })
+                .collect(),
+        );
+        v.push(
+            (0..n)
+                .map(|i| {
+                    if ((i / cols) / 4 + (i % cols) / 4 + phase) % 2 == 0 {
+                        255
+                    } else {
+                        0
+                    }
+                })
+                .collect(),
+        );
     }
     v.push((0..n).map(|i| (i % 256) as u8).collect());
     v.push((0..n).map(|i| (255 - i % 256) as u8).collect());
     for _ in 0..random_count {
         match rng.below(4) {
             0 => v.push((0..n).map(|_| rng.next() as u8).collect()),
-            1 => v.push((0..n).map(|_| if rng.next() & 1 == 0 { 0 } else { 255 }).collect()),
-            2 => v.push((0..n).map(|_| if rng.below(5) == 0 { rng.next() as u8 } else { 0 }).collect()),
+            1 => v.push(
+                (0..n)
+                    .map(|_| if rng.next() & 1 == 0 { 0 } else { 255 })
+                    .collect(),
+            ),
+            2 => v.push(
+                (0..n)
+                    .map(|_| {
+                        if rng.below(5) == 0 {
+                            rng.next() as u8
+                        } else {
+                            0
+                        }
+                    })
+                    .collect(),
+            ),
             _ => {
                 // A blob: a disc of bright pixels with soft edges, like a pen stroke.
                 let rows = n / cols.max(1);
@@ -508,8 +593,16 @@ fn synthetic_images(n: usize, cols: usize, rng: &mut Rng, random_count: usize) -
 
 fn random_codes(latent: usize, rng: &mut Rng, count: usize) -> Vec<Vec<u8>> {
     let mut v = vec![vec![0u8; latent], vec![255u8; latent]];
-    v.push((0..latent).map(|j| if j % 2 == 0 { 0 } else { 255 }).collect());
-    v.push((0..latent).map(|j| if j % 2 == 0 { 255 } else { 0 }).collect());
+    v.push(
+        (0..latent)
+            .map(|j| if j % 2 == 0 { 0 } else { 255 })
+            .collect(),
+    );
+    v.push(
+        (0..latent)
+            .map(|j| if j % 2 == 0 { 255 } else { 0 })
+            .collect(),
+    );
     for _ in 0..count {
         v.push((0..latent).map(|_| rng.next() as u8).collect());
     }
@@ -521,7 +614,10 @@ fn random_codes(latent: usize, rng: &mut Rng, count: usize) -> Vec<Vec<u8>> {
 
 #[test]
 fn committed_mnist_int8_model_matches_reference() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../firmware-example/assets/mnist-int8.tnae");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../firmware-example/assets/mnist-int8.tnae"
+    );
     let bytes = std::fs::read(path).unwrap();
     let buf = AlignedBuf::from_bytes(&bytes);
     let r = read_model(buf.bytes()).unwrap();
@@ -536,7 +632,14 @@ fn committed_mnist_int8_model_matches_reference() {
     let images = synthetic_images(784, 28, &mut rng, 300);
     let codes = random_codes(64, &mut rng, 100);
     let mut stats = Stats::default();
-    compare("mnist-int8.tnae", buf.bytes(), &table, &images, &codes, &mut stats);
+    compare(
+        "mnist-int8.tnae",
+        buf.bytes(),
+        &table,
+        &images,
+        &codes,
+        &mut stats,
+    );
     stats.finish("committed MNIST model");
 }
 
@@ -546,8 +649,16 @@ fn golden_v1_and_v2_int8_files_match_reference() {
     let table = sigmoid_table();
     let mut rng = Rng(7);
     let mut stats = Stats::default();
-    for (name, version) in [("tiny-int8-2x1.v1.tnae", 1), ("tiny-int8-2x1.v2.tnae", 2), ("small-int8-entropy-2x3.v2.tnae", 2)] {
-        let bytes = std::fs::read(format!("{}/tests/golden/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    for (name, version) in [
+        ("tiny-int8-2x1.v1.tnae", 1),
+        ("tiny-int8-2x1.v2.tnae", 2),
+        ("small-int8-entropy-2x3.v2.tnae", 2),
+    ] {
+        let bytes = std::fs::read(format!(
+            "{}/tests/golden/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let buf = AlignedBuf::from_bytes(&bytes);
         let r = read_model(buf.bytes()).unwrap();
         assert_eq!(r.version, version, "{name}");
@@ -585,16 +696,33 @@ fn random_row(rng: &mut Rng, n: usize, force: Option<usize>) -> Vec<i8> {
     match force.unwrap_or_else(|| rng.below(8)) {
         0 => vec![127; n],
         1 => vec![-128; n],
-        2 => (0..n).map(|_| if rng.next() & 1 == 0 { 127 } else { -128 }).collect(),
-        3 => (0..n).map(|_| if rng.below(4) == 0 { rng.range(-128, 127) as i8 } else { 0 }).collect(),
+        2 => (0..n)
+            .map(|_| if rng.next() & 1 == 0 { 127 } else { -128 })
+            .collect(),
+        3 => (0..n)
+            .map(|_| {
+                if rng.below(4) == 0 {
+                    rng.range(-128, 127) as i8
+                } else {
+                    0
+                }
+            })
+            .collect(),
         4 => (0..n).map(|_| rng.range(-3, 3) as i8).collect(),
-        5 => (0..n).map(|i| if i % 2 == 0 { 127 } else { -128 }).collect(),
+        5 => (0..n)
+            .map(|i| if i % 2 == 0 { 127 } else { -128 })
+            .collect(),
         _ => (0..n).map(|_| rng.range(-128, 127) as i8).collect(),
     }
 }
 
 /// A valid `(multiplier, shift)` pair for a layer whose accumulators reach about `reach`.
-fn random_requant(rng: &mut Rng, reach: f64, tally: &mut [usize; 63], fails: &mut usize) -> (i32, u8) {
+fn random_requant(
+    rng: &mut Rng,
+    reach: f64,
+    tally: &mut [usize; 63],
+    fails: &mut usize,
+) -> (i32, u8) {
     loop {
         let pair = match rng.below(10) {
             // Factors that map the accumulator range onto roughly 0.25..64 times the code range.
@@ -674,10 +802,22 @@ fn random_layer(
         weights.extend(row);
         bias.push(b);
     }
-    RandomLayer { weights, bias, multipliers, shifts }
+    RandomLayer {
+        weights,
+        bias,
+        multipliers,
+        shifts,
+    }
 }
 
-fn write_model(input: usize, latent: usize, zp: u8, enc: &RandomLayer, dec: &RandomLayer, slope: f32) -> AlignedBuf {
+fn write_model(
+    input: usize,
+    latent: usize,
+    zp: u8,
+    enc: &RandomLayer,
+    dec: &RandomLayer,
+    slope: f32,
+) -> AlignedBuf {
     let t = Int8Tensors {
         latent_scale: 0.0375,
         latent_zero_point: zp,
@@ -702,7 +842,17 @@ fn write_model(input: usize, latent: usize, zp: u8, enc: &RandomLayer, dec: &Ran
     buf
 }
 
-fn random_model_round(seed: u64, input: usize, latent: usize, stats: &mut Stats, tally: &mut [usize; 63], fails: &mut usize, table: &[u8], n_images: usize, n_codes: usize) {
+fn random_model_round(
+    seed: u64,
+    input: usize,
+    latent: usize,
+    stats: &mut Stats,
+    tally: &mut [usize; 63],
+    fails: &mut usize,
+    table: &[u8],
+    n_images: usize,
+    n_codes: usize,
+) {
     let mut rng = Rng(seed);
     let zp = match rng.below(4) {
         0 => 0,
@@ -718,7 +868,14 @@ fn random_model_round(seed: u64, input: usize, latent: usize, stats: &mut Stats,
     let cols = (r.shape.1 as usize).max(1);
     let images = synthetic_images(input, cols, &mut rng, n_images);
     let codes = random_codes(latent, &mut rng, n_codes);
-    compare(&format!("random model seed {seed:#x} ({input}x{latent}, zp {zp})"), buf.bytes(), table, &images, &codes, stats);
+    compare(
+        &format!("random model seed {seed:#x} ({input}x{latent}, zp {zp})"),
+        buf.bytes(),
+        table,
+        &images,
+        &codes,
+        stats,
+    );
 }
 
 #[test]
@@ -727,12 +884,16 @@ fn random_models_with_awkward_sizes_match_reference() {
     let mut stats = Stats::default();
     let mut tally = [0usize; 63];
     let mut fails = 0usize;
-    let fixed_inputs = [1usize, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 35, 47, 63, 64, 65, 97, 100];
+    let fixed_inputs = [
+        1usize, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 35, 47, 63, 64, 65, 97, 100,
+    ];
     let mut seed = 0xA11CE_0000u64;
     for &input in &fixed_inputs {
         for latent in 1..=20usize {
             seed += 1;
-            random_model_round(seed, input, latent, &mut stats, &mut tally, &mut fails, &table, 6, 4);
+            random_model_round(
+                seed, input, latent, &mut stats, &mut tally, &mut fails, &table, 6, 4,
+            );
         }
     }
     let mut rng = Rng(0xBEEF);
@@ -740,12 +901,28 @@ fn random_models_with_awkward_sizes_match_reference() {
         let input = rng.range(1, 100) as usize;
         let latent = rng.range(1, 20) as usize;
         seed += 1;
-        random_model_round(seed, input, latent, &mut stats, &mut tally, &mut fails, &table, 6, 4);
+        random_model_round(
+            seed, input, latent, &mut stats, &mut tally, &mut fails, &table, 6, 4,
+        );
     }
     // Larger shapes, including the MNIST one (784 x 64), which may have its own kernels.
-    for &(input, latent) in &[(784usize, 64usize), (784, 64), (784, 64), (784, 63), (784, 65), (33, 64), (1, 64), (100, 64), (784, 1), (257, 32), (129, 33)] {
+    for &(input, latent) in &[
+        (784usize, 64usize),
+        (784, 64),
+        (784, 64),
+        (784, 63),
+        (784, 65),
+        (33, 64),
+        (1, 64),
+        (100, 64),
+        (784, 1),
+        (257, 32),
+        (129, 33),
+    ] {
         seed += 1;
-        random_model_round(seed, input, latent, &mut stats, &mut tally, &mut fails, &table, 12, 8);
+        random_model_round(
+            seed, input, latent, &mut stats, &mut tally, &mut fails, &table, 12, 8,
+        );
     }
     let shifts_seen: Vec<usize> = (1..=62).filter(|&s| tally[s] > 0).collect();
     eprintln!(
@@ -753,7 +930,10 @@ fn random_models_with_awkward_sizes_match_reference() {
         shifts_seen.len(),
         (1..=62).filter(|&s| tally[s] == 0).collect::<Vec<_>>()
     );
-    assert!(shifts_seen.len() >= 55, "shift coverage too small: {shifts_seen:?}");
+    assert!(
+        shifts_seen.len() >= 55,
+        "shift coverage too small: {shifts_seen:?}"
+    );
     stats.finish("random models");
 }
 
@@ -764,19 +944,34 @@ fn from_real_gives_spec_valid_pairs() {
     let mut shifts = std::collections::BTreeSet::new();
     let mut rng = Rng(3);
     for i in 0..20_000 {
-        let f = if i < 200 { 2f64.powi(i - 100) } else { 2f64.powf(rng.unit() * 70.0 - 36.0) };
+        let f = if i < 200 {
+            2f64.powi(i - 100)
+        } else {
+            2f64.powf(rng.unit() * 70.0 - 36.0)
+        };
         if let Ok(q) = Requant::from_real(f) {
             let (m, s) = (q.multiplier, q.shift);
             assert!((1..=62).contains(&s), "f {f}: shift {s}");
-            assert!(m == 0 || (1 << 30..=i32::MAX).contains(&m), "f {f}: multiplier {m}");
+            assert!(
+                m == 0 || (1 << 30..=i32::MAX).contains(&m),
+                "f {f}: multiplier {m}"
+            );
             if m != 0 {
                 let real = m as f64 * 2f64.powi(-(s as i32));
-                assert!((real / f - 1.0).abs() <= 2f64.powi(-30), "f {f}: ({m}, {s}) = {real}");
+                assert!(
+                    (real / f - 1.0).abs() <= 2f64.powi(-30),
+                    "f {f}: ({m}, {s}) = {real}"
+                );
                 shifts.insert(s);
             }
         }
     }
-    eprintln!("from_real shifts: {} distinct, {:?}..={:?}", shifts.len(), shifts.first(), shifts.last());
+    eprintln!(
+        "from_real shifts: {} distinct, {:?}..={:?}",
+        shifts.len(),
+        shifts.first(),
+        shifts.last()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -796,7 +991,10 @@ fn sigmoid_table_sanity() {
         let y = 255.0 / (1.0 + (-((k as f64 - 1024.0) / 128.0)).exp());
         let frac = y - y.floor();
         if k != 1024 {
-            assert!((frac - 0.5).abs() > 1e-9, "k {k}: 255*sigmoid = {y} is (nearly) a tie");
+            assert!(
+                (frac - 0.5).abs() > 1e-9,
+                "k {k}: 255*sigmoid = {y} is (nearly) a tie"
+            );
         }
     }
     // Every value 0..=255 appears (the table spans the whole pixel range).
@@ -814,34 +1012,307 @@ fn sigmoid_table_sanity() {
 fn accumulator_bound_edge_models_match_reference() {
     let table = sigmoid_table();
     let mut stats = Stats::default();
-    let one = Requant::from_real(1.0).unwrap();
-    let small = Requant::from_real(1.0 / 65536.0).unwrap();
-    for &(input, latent) in &[(1usize, 1usize), (3, 2), (17, 3), (33, 5), (100, 20), (784, 64)] {
+    // Factors that keep accumulators near +-2^31 inside the code and table ranges, and 1.0.
+    let (pos, neg) = (
+        Requant::from_real(2f64.powi(-24)).unwrap(),
+        Requant::from_real(2f64.powi(-25)).unwrap(),
+    );
+    let (one, dec_f) = (
+        Requant::from_real(1.0).unwrap(),
+        Requant::from_real(2f64.powi(-22)).unwrap(),
+    );
+    for &(input, latent) in &[
+        (1usize, 1usize),
+        (3, 2),
+        (17, 3),
+        (33, 5),
+        (100, 20),
+        (784, 64),
+    ] {
         for &w in &[127i8, -128] {
-            for &zp in &[0u8, 255] {
+            for &(zp, wide) in &[
+                (0u8, false),
+                (255, false),
+                (0, true),
+                (255, true),
+                (128, true),
+            ] {
+                let (p, n, d) = if wide {
+                    (pos, neg, dec_f)
+                } else {
+                    (one, one, one)
+                };
                 // |bias| + 255 * sum |w| = 2^31 - 1 exactly (encoder), 256 * ... (decoder).
                 let es = 255 * (w as i64).abs() * input as i64;
                 let ds = 256 * (w as i64).abs() * latent as i64;
                 let enc = RandomLayer {
                     weights: vec![w; input * latent],
-                    bias: (0..latent).map(|j| if j % 2 == 0 { (2147483647 - es) as i32 } else { -(2147483647 - es) as i32 }).collect(),
-                    multipliers: (0..latent).flat_map(|_| [small.multiplier, one.multiplier]).collect(),
-                    shifts: (0..latent).flat_map(|_| [small.shift, one.shift]).collect(),
+                    bias: (0..latent)
+                        .map(|j| {
+                            if j % 2 == 0 {
+                                (2147483647 - es) as i32
+                            } else {
+                                -(2147483647 - es) as i32
+                            }
+                        })
+                        .collect(),
+                    multipliers: (0..latent)
+                        .flat_map(|_| [p.multiplier, n.multiplier])
+                        .collect(),
+                    shifts: (0..latent).flat_map(|_| [p.shift, n.shift]).collect(),
                 };
                 let dec = RandomLayer {
                     weights: vec![w; input * latent],
-                    bias: (0..input).map(|i| if i % 2 == 0 { (2147483647 - ds) as i32 } else { -(2147483647 - ds) as i32 }).collect(),
-                    multipliers: vec![small.multiplier; input],
-                    shifts: vec![small.shift; input],
+                    bias: (0..input)
+                        .map(|i| {
+                            if i % 2 == 0 {
+                                (2147483647 - ds) as i32
+                            } else {
+                                -(2147483647 - ds) as i32
+                            }
+                        })
+                        .collect(),
+                    multipliers: vec![d.multiplier; input],
+                    shifts: vec![d.shift; input],
                 };
                 let buf = write_model(input, latent, zp, &enc, &dec, 0.3);
                 let mut rng = Rng(input as u64 * 1000 + latent as u64);
                 let cols = read_model(buf.bytes()).unwrap().shape.1 as usize;
                 let images = synthetic_images(input, cols, &mut rng, 4);
                 let codes = random_codes(latent, &mut rng, 4);
-                compare(&format!("edge {input}x{latent} w {w} zp {zp}"), buf.bytes(), &table, &images, &codes, &mut stats);
+                compare(
+                    &format!("edge {input}x{latent} w {w} zp {zp} wide {wide}"),
+                    buf.bytes(),
+                    &table,
+                    &images,
+                    &codes,
+                    &mut stats,
+                );
             }
         }
     }
     stats.finish("accumulator-bound edge models");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Information only: whether the dispatched path is a different (faster) kernel than the portable
+// one in this build. Without ae-core's `std` feature the dispatch may have no run-time CPU
+// detection, and then both columns compare the same loops.
+
+#[test]
+fn dispatch_timing_info() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../firmware-example/assets/mnist-int8.tnae"
+    );
+    let buf = AlignedBuf::from_bytes(&std::fs::read(path).unwrap());
+    let ModelRef::Int8(m) = ModelRef::parse(buf.bytes()).unwrap() else {
+        panic!()
+    };
+    let mut rng = Rng(11);
+    let px: Vec<u8> = (0..784).map(|_| rng.next() as u8).collect();
+    let (mut code, mut centred, mut out) = ([0u8; 64], [0i16; 64], [0u8; 784]);
+    let n = 2000;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        m.encode(std::hint::black_box(&px), &mut code).unwrap();
+        m.decode(std::hint::black_box(&code), &mut centred, &mut out)
+            .unwrap();
+    }
+    let dispatched = t.elapsed();
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        ae_core::int8_kernels::encode_portable(&m, std::hint::black_box(&px), &mut code);
+        ae_core::int8_kernels::decode_portable(
+            &m,
+            std::hint::black_box(&code),
+            &mut centred,
+            &mut out,
+        );
+    }
+    let portable = t.elapsed();
+    eprintln!(
+        "MNIST encode+decode per image: dispatched {:.2} us, portable {:.2} us (avx2 on this CPU: {})",
+        dispatched.as_secs_f64() * 1e6 / n as f64,
+        portable.as_secs_f64() * 1e6 / n as f64,
+        avx2()
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2() -> bool {
+    false
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation (step 6 values, step 7 accumulator bounds): files patched byte-wise past the writer,
+// CRC recomputed; the reference reader and ae-core must both reject them with `InvalidValue`.
+
+fn patched(file: &[u8], patch: impl FnOnce(&mut [u8])) -> AlignedBuf {
+    let mut v = file.to_vec();
+    let body = v.len() - 4;
+    patch(&mut v[..body]);
+    let crc = crc32(&v[..body]).to_le_bytes();
+    v[body..].copy_from_slice(&crc);
+    AlignedBuf::from_bytes(&v)
+}
+
+fn find_unique(hay: &[u8], needle: &[u8]) -> usize {
+    let hits: Vec<usize> = (0..=hay.len() - needle.len())
+        .filter(|&i| &hay[i..i + needle.len()] == needle)
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "needle {needle:?} found {} times",
+        hits.len()
+    );
+    hits[0]
+}
+
+#[test]
+fn invalid_values_rejected_like_the_reference() {
+    let (input, latent) = (5usize, 3usize);
+    let one = Requant::from_real(1.0).unwrap();
+    let es = 255 * 127 * input as i64;
+    let ds = 256 * 127 * latent as i64;
+    let enc = RandomLayer {
+        weights: vec![127; input * latent],
+        bias: vec![
+            0x1234_5678 % (2147483647 - es) as i32,
+            0,
+            (2147483647 - es) as i32,
+        ],
+        multipliers: vec![one.multiplier; 2 * latent],
+        shifts: vec![one.shift; 2 * latent],
+    };
+    let dec = RandomLayer {
+        weights: vec![127; input * latent],
+        bias: vec![0, 0, 0, 0, -(2147483647 - ds) as i32],
+        multipliers: vec![one.multiplier; input],
+        shifts: vec![one.shift; input],
+    };
+    let good = write_model(input, latent, 7, &enc, &dec, 0.3);
+    let file = good.bytes().to_vec();
+    read_model(&file).unwrap();
+    assert!(matches!(ModelRef::parse(&file), Ok(ModelRef::Int8(_))));
+    let end = file.len() - 4;
+    let enc_edge = find_unique(&file, &((2147483647 - es) as i32).to_le_bytes());
+    let dec_edge = find_unique(&file, &(-(2147483647 - ds) as i32).to_le_bytes());
+    // Decoder shifts are the last `input` body bytes, after a 1-byte length; its multipliers
+    // precede them (4 * input bytes, after a 1-byte length).
+    let dec_shifts = end - input;
+    let dec_mults = dec_shifts - 1 - 4 * input;
+    let cases: Vec<(&str, Box<dyn Fn(&mut [u8])>)> = vec![
+        (
+            "encoder bound + 1",
+            Box::new(move |b: &mut [u8]| {
+                b[enc_edge..enc_edge + 4].copy_from_slice(&((2147483648 - es) as i32).to_le_bytes())
+            }),
+        ),
+        (
+            "decoder bound + 1",
+            Box::new(move |b: &mut [u8]| {
+                b[dec_edge..dec_edge + 4]
+                    .copy_from_slice(&(-(2147483648 - ds) as i32).to_le_bytes())
+            }),
+        ),
+        ("shift 0", Box::new(move |b: &mut [u8]| b[dec_shifts] = 0)),
+        (
+            "shift 63",
+            Box::new(move |b: &mut [u8]| b[dec_shifts + 1] = 63),
+        ),
+        (
+            "multiplier 2^30 - 1",
+            Box::new(move |b: &mut [u8]| {
+                b[dec_mults..dec_mults + 4].copy_from_slice(&((1i32 << 30) - 1).to_le_bytes())
+            }),
+        ),
+        (
+            "multiplier -1",
+            Box::new(move |b: &mut [u8]| {
+                b[dec_mults + 4..dec_mults + 8].copy_from_slice(&(-1i32).to_le_bytes())
+            }),
+        ),
+        (
+            "multiplier i32::MIN",
+            Box::new(move |b: &mut [u8]| {
+                b[dec_mults..dec_mults + 4].copy_from_slice(&i32::MIN.to_le_bytes())
+            }),
+        ),
+    ];
+    for (name, patch) in cases {
+        let bad = patched(&file, patch);
+        let ours = read_model(bad.bytes());
+        let theirs = ModelRef::parse(bad.bytes());
+        assert!(ours.is_err(), "{name}: reference reader accepted it");
+        match theirs {
+            Err(e) => assert!(
+                format!("{e:?}").contains("InvalidValue"),
+                "{name}: ae-core error {e:?}, spec says InvalidValue"
+            ),
+            Ok(_) => panic!(
+                "{name}: ae-core accepted a file the spec rejects (reference: {:?})",
+                ours.err()
+            ),
+        }
+    }
+    // The edge values themselves and multiplier 0 / 2^31 - 1, shifts 1 and 62 are valid.
+    let ok = patched(&file, |b| {
+        b[dec_mults..dec_mults + 4].copy_from_slice(&0i32.to_le_bytes());
+        b[dec_mults + 4..dec_mults + 8].copy_from_slice(&i32::MAX.to_le_bytes());
+        b[dec_shifts] = 1;
+        b[dec_shifts + 1] = 62;
+    });
+    read_model(ok.bytes()).unwrap();
+    let table = sigmoid_table();
+    let mut rng = Rng(5);
+    let images = synthetic_images(input, input, &mut rng, 20);
+    let codes = random_codes(latent, &mut rng, 20);
+    let mut stats = Stats::default();
+    compare(
+        "patched valid extremes",
+        ok.bytes(),
+        &table,
+        &images,
+        &codes,
+        &mut stats,
+    );
+    stats.finish("patched valid extremes");
+}
+
+/// Information only: behaviour the spec leaves open (printed, not asserted).
+#[test]
+fn unspecified_behaviour_info() {
+    for f in [
+        0.0,
+        2f64.powi(-40),
+        2f64.powi(-33),
+        2f64.powi(-32),
+        2f64.powi(30),
+        2f64.powi(31),
+        -1.0,
+    ] {
+        eprintln!(
+            "Requant::from_real({f:e}) = {:?}",
+            Requant::from_real(f).map(|q| (q.multiplier, q.shift))
+        );
+    }
+    // Is an int8 model with no entropy model accepted from a buffer that is not 16-byte aligned?
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/tiny-int8-2x1.v2.tnae"
+    ))
+    .unwrap();
+    let mut big = AlignedBuf::zeroed(bytes.len() + 16);
+    for off in [1usize, 2, 4, 8] {
+        big.all_mut()[off..off + bytes.len()].copy_from_slice(&bytes);
+        let r = ModelRef::parse(&big.all_mut()[off..off + bytes.len()]).map(|_| ());
+        eprintln!("tiny int8 v2 (no entropy) at address offset {off}: {r:?}");
+    }
 }

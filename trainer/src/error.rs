@@ -24,7 +24,7 @@ pub enum Error {
         problem: String,
     },
     /// A data directory lacks a file.
-    #[error("{dir}: no {name} (or {name}.gz) in this directory")]
+    #[error("{dir}: no {name} (or {name}.gz) in this directory, and no train/ and test/ picture folders")]
     MissingDataFile {
         /// The directory searched.
         dir: PathBuf,
@@ -32,7 +32,7 @@ pub enum Error {
         name: String,
     },
     /// Downloading failed on every mirror.
-    #[error("could not download {name}: {reasons}")]
+    #[error("could not download {name}: {reasons} (offline? pass --data DIR to use images you already have: IDX files or train/ and test/ picture folders)")]
     Download {
         /// The file.
         name: String,

@@ -17,7 +17,7 @@ pub(crate) fn run(a: &EvalArgs, quiet: bool) -> Result<()> {
     let bytes = ModelBytes::load(&a.model)?;
     let model = bytes.parse(&a.model)?;
     let dir = data::resolve_dir(a.data.data.as_deref(), quiet)?;
-    let splits = Splits::load(&dir, a.data.val)?;
+    let splits = Splits::load_with(&dir, a.data.val, a.data.grayscale)?;
     let m = eval::evaluate(&model, splits.get(a.split))?;
     if a.json {
         let json = serde_json::to_string(&m).map_err(|e| Error::Mismatch(e.to_string()))?;

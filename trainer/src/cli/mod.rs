@@ -62,13 +62,19 @@ pub enum Command {
 /// Where the images come from.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
-    /// Directory with the IDX files (`train-images-idx3-ubyte[.gz]`, `t10k-images-idx3-ubyte[.gz]`),
-    /// each at most 1,073,741,824 pixels. Without it, MNIST is used from the cache directory and downloaded when missing.
+    /// Data directory: either `train/` and `test/` folders of PNG/PGM pictures of one size (read in
+    /// name order), or the IDX files `train-images-idx3-ubyte[.gz]` and `t10k-images-idx3-ubyte[.gz]`
+    /// (each at most 1,073,741,824 pixels). Without it, MNIST is used from the cache directory and
+    /// downloaded when missing.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Fraction of the training file kept aside (from its end) as the validation split.
     #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
     pub val: f64,
+    /// Convert colour or 16-bit pictures in picture folders to 8-bit grey (otherwise they are an
+    /// error naming the file).
+    #[arg(long)]
+    pub grayscale: bool,
 }
 
 /// Training hyper-parameters (defaults are the notebook's).
@@ -176,7 +182,7 @@ pub struct ExportArgs {
 /// `ae pipeline`.
 #[derive(Debug, Args)]
 pub struct PipelineArgs {
-    /// Output directory (`model.tnae`, `model-int8.tnae`, history, metrics).
+    /// Output directory (`model.tnae`, `model-int8.tnae`, history, metrics, `report/`).
     #[arg(long, default_value = "runs/mnist", value_name = "DIR")]
     pub out: PathBuf,
     /// Data source.
@@ -321,7 +327,7 @@ impl Command {
 
 fn pca(a: &PcaArgs, quiet: bool) -> Result<()> {
     let dir = crate::data::resolve_dir(a.data.data.as_deref(), quiet)?;
-    let splits = crate::data::Splits::load(&dir, a.data.val)?;
+    let splits = crate::data::Splits::load_with(&dir, a.data.val, a.data.grayscale)?;
     let r = crate::pca::Pca::fit(&splits.train, a.components)?.evaluate(&splits.test)?;
     println!(
         "PCA, {} components: test PSNR {:.2} dB (float coefficients), {:.2} dB at {} bytes per image (8-bit)",

@@ -1,4 +1,5 @@
-//! `ae pipeline`: the README's main command.
+//! `ae pipeline`: the README's main command: train, export int8, evaluate both, and write the
+//! notebook's figures into `OUT/report/`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -6,6 +7,12 @@ use std::sync::Arc;
 use super::{eval::print_metrics, export::export_int8, train::train_to, PipelineArgs};
 use crate::error::{Error, Result};
 use crate::fsio;
+use crate::model::ModelBytes;
+use crate::report::{write_report, ReportOptions};
+use crate::train::history::{self, History};
+
+/// Images per figure in the pipeline's report (the notebook shows four).
+const REPORT_IMAGES: usize = 4;
 
 pub(crate) fn run(a: &PipelineArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> Result<()> {
     let float_path = a.out.join("model.tnae");
@@ -46,5 +53,23 @@ pub(crate) fn run(a: &PipelineArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> 
     let metrics = serde_json::json!({ "float": float, "int8": int8 });
     let text = serde_json::to_vec_pretty(&metrics).map_err(|e| Error::Mismatch(e.to_string()))?;
     fsio::write_atomic(&a.out.join("metrics.json"), &text)?;
+    // The notebook's figures for the int8 model the board runs, with the float run's history.
+    let report_dir = a.out.join("report");
+    let history = History::load(&history::path_for(&float_path))?;
+    let int8_bytes = ModelBytes::load(&int8_path)?;
+    let opts = ReportOptions {
+        n: REPORT_IMAGES.min(splits.train.count).min(splits.test.count),
+        seed: 1,
+        noise: 0.3,
+    };
+    write_report(
+        &int8_bytes,
+        &int8_path,
+        Some(&history),
+        &splits,
+        &report_dir,
+        &opts,
+    )?;
+    println!("wrote {}/report.md", report_dir.display());
     Ok(())
 }

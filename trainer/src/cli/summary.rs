@@ -24,20 +24,16 @@ pub(crate) fn run(a: &SummaryArgs) -> Result<()> {
         Some(path) => {
             let bytes = ModelBytes::load(path)?;
             let model = bytes.parse(path)?;
-            let (input, latent) = model.dims().as_usize();
-            let side = (input as f64).sqrt().round() as usize;
-            let (rows, cols) = if side * side == input {
-                (side, side)
-            } else {
-                (1, input)
-            };
+            let latent = model.dims().latent as usize;
+            let shape = model.shape();
+            let (rows, cols) = (shape.rows as usize, shape.cols as usize);
             let slope = match &model {
                 ae_core::format::ModelRef::Float(m) => m.leaky_slope,
                 ae_core::format::ModelRef::Int8(m) => m.leaky_slope,
             };
             let mut t = crate::summary::table(rows, cols, latent, slope, &model.kind().to_string());
             t.push_str(&format!(
-                "File: {} ({} bytes)\n",
+                "Image shape: {rows} x {cols}\nFile: {} ({} bytes)\n",
                 path.display(),
                 bytes.bytes().len()
             ));

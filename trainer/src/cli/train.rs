@@ -77,7 +77,7 @@ pub(crate) fn train_to(
     }
     check_outputs(out, resume, force)?;
     let dir = data::resolve_dir(data_args.data.as_deref(), quiet)?;
-    let splits = Splits::load(&dir, data_args.val)?;
+    let splits = Splits::load_with(&dir, data_args.val, data_args.grayscale)?;
     if !quiet {
         eprintln!(
             "training on {} images ({}x{}) from {}, {} validation, {} epochs",
@@ -98,12 +98,19 @@ pub(crate) fn train_to(
         ..RunOptions::new(checkpoint_path(out))
     };
     let outcome = training::train(&config, &splits.train, &splits.val, &opts)?;
-    fsio::write_atomic(out, &outcome.params.to_model_file()?)?;
+    let shape = shape_of(&splits.train)?;
+    fsio::write_atomic(out, &outcome.params.to_model_file_shaped(shape)?)?;
     History {
         config,
         train_images: splits.train.count,
         val_images: splits.val.count,
         epochs: outcome.history,
+        data: Some(history::DataRecord {
+            dir: std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()),
+            val: data_args.val,
+            grayscale: data_args.grayscale,
+            fingerprint: crate::train::checkpoint::fingerprint(&splits.train),
+        }),
     }
     .save(&history::path_for(out))?;
     if !quiet {
@@ -121,4 +128,15 @@ pub(crate) fn run(a: &TrainArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> Res
     train_to(
         &a.data, &a.hyper, &a.out, a.resume, a.force, quiet, interrupt,
     )
+}
+
+/// The image shape of a training set, as the model file stores it.
+fn shape_of(set: &crate::data::ImageSet) -> Result<ae_core::format::Shape> {
+    let side = |v: usize| {
+        u32::try_from(v).map_err(|_| Error::Mismatch(format!("image side {v} is too large")))
+    };
+    Ok(ae_core::format::Shape {
+        rows: side(set.rows)?,
+        cols: side(set.cols)?,
+    })
 }

@@ -4,6 +4,7 @@
 //! Only images are read; labels play no part in an autoencoder.
 
 pub mod download;
+pub mod folder;
 pub mod idx;
 pub mod picture;
 pub mod standard;
@@ -108,14 +109,28 @@ pub struct Splits {
 impl Splits {
     /// Loads the training and test files of `dir` and carves `val_fraction` off training. The
     /// standard uncompressed MNIST layout goes through the `mnist` crate ([`standard`]), anything
-    /// else through tinyae's own IDX reader ([`idx`]).
+    /// else through tinyae's own IDX reader ([`idx`]); picture folders (`train/`, `test/`) through
+    /// [`folder`], 8-bit grey only.
     pub fn load(dir: &Path, val_fraction: f64) -> Result<Self> {
-        let (mut train, test) = match standard::try_load(dir)? {
-            Some(sets) => sets,
-            None => (
-                idx::read_images(&find(dir, TRAIN_IMAGES)?)?,
-                idx::read_images(&find(dir, TEST_IMAGES)?)?,
-            ),
+        Self::load_with(dir, val_fraction, false)
+    }
+
+    /// [`Splits::load`]; `convert` turns colour or 16-bit pictures of a picture folder into 8-bit
+    /// grey instead of refusing them (`--grayscale`).
+    pub fn load_with(dir: &Path, val_fraction: f64, convert: bool) -> Result<Self> {
+        let (mut train, test) = if folder::is_picture_folders(dir) {
+            (
+                folder::read_folder(&dir.join(folder::TRAIN_DIR), convert)?,
+                folder::read_folder(&dir.join(folder::TEST_DIR), convert)?,
+            )
+        } else {
+            match standard::try_load(dir)? {
+                Some(sets) => sets,
+                None => (
+                    idx::read_images(&find(dir, TRAIN_IMAGES)?)?,
+                    idx::read_images(&find(dir, TEST_IMAGES)?)?,
+                ),
+            }
         };
         if (train.rows, train.cols) != (test.rows, test.cols) {
             return Err(Error::Mismatch(format!(

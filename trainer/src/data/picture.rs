@@ -53,6 +53,52 @@ pub fn decode_picture(
     cols: usize,
     resize: bool,
 ) -> Result<Vec<u8>> {
+    let img = decode(path, bytes)?;
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let grey = matches!(img.color(), image::ColorType::L8);
+    if (!grey || (w, h) != (cols, rows)) && !resize {
+        return Err(Error::BadFile {
+            path: path.to_path_buf(),
+            problem: format!(
+                "is {w}x{h} {:?}; the model takes {cols}x{rows} 8-bit grayscale (pass --resize to convert)",
+                img.color()
+            ),
+        });
+    }
+    let luma = img.to_luma8();
+    let luma = if (w, h) == (cols, rows) {
+        luma
+    } else {
+        image::imageops::resize(
+            &luma,
+            cols as u32,
+            rows as u32,
+            image::imageops::FilterType::Triangle,
+        )
+    };
+    Ok(luma.into_raw())
+}
+
+/// One grey picture of a training folder: `(rows, cols, pixels)`. 8-bit greyscale is taken as it
+/// is; colour or 16-bit is an error naming the file unless `convert` (`--grayscale`) is set.
+pub fn read_grey(path: &Path, convert: bool) -> Result<(usize, usize, Vec<u8>)> {
+    let bytes = fsio::read_bounded(path, "a picture", MAX_PICTURE_BYTES)?;
+    let img = decode(path, bytes)?;
+    if !matches!(img.color(), image::ColorType::L8) && !convert {
+        return Err(Error::BadFile {
+            path: path.to_path_buf(),
+            problem: format!(
+                "is {:?}, not 8-bit grayscale (pass --grayscale to convert it)",
+                img.color()
+            ),
+        });
+    }
+    let (rows, cols) = (img.height() as usize, img.width() as usize);
+    Ok((rows, cols, img.to_luma8().into_raw()))
+}
+
+/// Decodes a PNG or PGM (found by content) under the allocation limit.
+fn decode(path: &Path, bytes: Vec<u8>) -> Result<image::DynamicImage> {
     let bad = |problem: String| Error::BadFile {
         path: path.to_path_buf(),
         problem,
@@ -68,29 +114,9 @@ pub fn decode_picture(
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_PICTURE_ALLOC);
     reader.limits(limits);
-    let img = reader
+    reader
         .decode()
-        .map_err(|e| bad(format!("cannot be read as an image ({e})")))?;
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let grey = matches!(img.color(), image::ColorType::L8);
-    if (!grey || (w, h) != (cols, rows)) && !resize {
-        return Err(bad(format!(
-            "is {w}x{h} {:?}; the model takes {cols}x{rows} 8-bit grayscale (pass --resize to convert)",
-            img.color()
-        )));
-    }
-    let luma = img.to_luma8();
-    let luma = if (w, h) == (cols, rows) {
-        luma
-    } else {
-        image::imageops::resize(
-            &luma,
-            cols as u32,
-            rows as u32,
-            image::imageops::FilterType::Triangle,
-        )
-    };
-    Ok(luma.into_raw())
+        .map_err(|e| bad(format!("cannot be read as an image ({e})")))
 }
 
 #[cfg(test)]

@@ -83,6 +83,13 @@ impl Params {
 
     /// The ae-core float model file for these parameters.
     pub fn to_model_file(&self) -> Result<Vec<u8>> {
+        let input = u32::try_from(self.input())
+            .map_err(|_| Error::Mismatch("the model's input does not fit a model file".into()))?;
+        self.to_model_file_shaped(ae_core::format::Shape::implied_by(input))
+    }
+
+    /// The float model file for images of `shape` (`rows * cols` must be the input size).
+    pub fn to_model_file_shaped(&self, shape: ae_core::format::Shape) -> Result<Vec<u8>> {
         let [encoder_weights, encoder_bias, decoder_weights, decoder_bias] = self.tensors();
         let t = ae_core::format::FloatTensors {
             encoder_weights,
@@ -91,8 +98,8 @@ impl Params {
             decoder_bias,
         };
         let mut out = vec![0u8; self.count() * 4 + 64];
-        let n = ae_core::format::write_float(
-            self.input() as u32,
+        let n = ae_core::format::write_float_shaped(
+            shape,
             self.latent() as u32,
             self.slope,
             &t,

@@ -329,7 +329,7 @@ pub fn run(a: &ReportArgs, quiet: bool) -> Result<()> {
     };
     let history = history_path.as_deref().map(History::load).transpose()?;
     let dir = data::resolve_dir(a.data.data.as_deref(), quiet)?;
-    let splits = Splits::load(&dir, a.data.val)?;
+    let splits = Splits::load_with(&dir, a.data.val, a.data.grayscale)?;
     let opts = ReportOptions {
         n: a.n,
         seed: a.seed,

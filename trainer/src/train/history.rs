@@ -32,6 +32,23 @@ pub struct History {
     pub val_images: usize,
     /// One record per epoch.
     pub epochs: Vec<EpochRecord>,
+    /// Where the training images came from (absent in histories from before it was recorded).
+    #[serde(default)]
+    pub data: Option<DataRecord>,
+}
+
+/// The training data of a run, so that `ae export` calibrates on the same images without being
+/// told again: the directory, how it was read, and a fingerprint of the training split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataRecord {
+    /// The data directory, absolute.
+    pub dir: std::path::PathBuf,
+    /// The validation fraction carved off the training images.
+    pub val: f64,
+    /// Whether colour pictures were converted to grey.
+    pub grayscale: bool,
+    /// [`super::checkpoint::fingerprint`] of the training split.
+    pub fingerprint: String,
 }
 
 impl History {
