@@ -1,26 +1,60 @@
-//! Build script: picks the board's memory layout, and prepares the test digits with the outputs
-//! the host computes for them, which the firmware must reproduce exactly.
+//! Build script: picks the board's memory layout, embeds the model and test images the firmware
+//! runs, and computes on the host the outputs the board must reproduce exactly.
 //!
-//! The digits are the first images of the MNIST test split, read at build time from the data
-//! directory (`TINYAE_DATA`, else `../../shared/data`, else the MNIST cache that `ae` downloads
-//! into), so no data set is copied into the repository.
+//! * The model is `TINYAE_MODEL` (any int8 model file `ae export --int8` wrote; a relative path is
+//!   taken from the repository root), else the MNIST asset. Its dimensions become the constants
+//!   in `dims.rs`, so the firmware's buffers fit the model.
+//! * The test images are `TINYAE_IMAGES` (a folder of PNG/PGM pictures, the first
+//!   [`IMAGES`] in name order, or an IDX file), else the first MNIST test digits from the data
+//!   directory (`TINYAE_DATA`, else `../../shared/data`, else the MNIST cache that `ae` downloads
+//!   into; under CI only the first two), so no data set is copied into the repository.
+//! * A model that cannot fit the board's flash or RAM fails the build, saying by how much.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-const DIGITS: usize = 4;
-const PIXELS: usize = 784;
-const LATENT: usize = 64;
-/// The byte cap the board codes every digit under: one LoRaWAN uplink at its slowest data rate.
+/// Test images embedded.
+const IMAGES: usize = 4;
+/// The byte cap the board codes every image under: one LoRaWAN uplink at its slowest data rate.
 const MAX_BYTES: u8 = 51;
+/// Flash the firmware's code and tables take besides the model and images (measured: 53 KB on
+/// the micro:bit build), rounded up.
+const CODE_FLASH: usize = 64 * 1024;
+/// RAM besides the image-sized buffers: inference and coder stacks (under 1 KB measured), the
+/// reporting code's frames and the runtime, rounded up.
+const BASE_RAM: usize = 6 * 1024;
+
+/// The model the firmware runs.
+struct Embedded {
+    bytes: Vec<u8>,
+    input: usize,
+    latent: usize,
+    rows: usize,
+    cols: usize,
+    /// The MNIST asset (with its float model) rather than a user's model.
+    is_default: bool,
+}
 
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    board_memory(&manifest, &out);
-    let digits = load_digits(&manifest);
-    std::fs::write(out.join("digits.bin"), &digits).unwrap();
-    let mut int8 = expected_int8(&manifest, &digits);
+    println!("cargo::rustc-check-cfg=cfg(float_asset)");
+    let (flash, ram) = board_memory(&manifest, &out);
+    let model = embedded_model(&manifest);
+    let images = load_images(&manifest, &model);
+    check_fits(&model, &images, flash, ram);
+    std::fs::write(out.join("model-int8.tnae"), &model.bytes).unwrap();
+    std::fs::write(
+        out.join("dims.rs"),
+        format!(
+            "/// Pixels per image of the embedded model.\npub const PIXELS: usize = {};\n\
+             /// Latent dimensions of the embedded model.\npub const LATENT: usize = {};\n",
+            model.input, model.latent
+        ),
+    )
+    .unwrap();
+    std::fs::write(out.join("digits.bin"), &images).unwrap();
+    let mut int8 = expected_int8(&model, &images);
     if std::env::var_os("CARGO_FEATURE_CORRUPT_EXPECTATION").is_some() {
         // The self-test build: one wrong expected pixel must make the run fail.
         if let Some(last) = int8.last_mut() {
@@ -30,14 +64,17 @@ fn main() {
     std::fs::write(out.join("expected-int8.bin"), int8).unwrap();
     std::fs::write(
         out.join("expected-coded.bin"),
-        expected_coded(&manifest, &digits),
+        expected_coded(&model, &images),
     )
     .unwrap();
-    std::fs::write(
-        out.join("expected-float.bin"),
-        expected_float(&manifest, &digits),
-    )
-    .unwrap();
+    if model.is_default {
+        println!("cargo:rustc-cfg=float_asset");
+        std::fs::write(
+            out.join("expected-float.bin"),
+            expected_float(&manifest, &images),
+        )
+        .unwrap();
+    }
     let (odd_model, odd_images, odd_expected) = odd_sized_model();
     std::fs::write(out.join("odd-model.tnae"), odd_model).unwrap();
     std::fs::write(out.join("odd-images.bin"), odd_images).unwrap();
@@ -45,20 +82,38 @@ fn main() {
     println!("cargo:rerun-if-changed=assets");
     println!("cargo:rerun-if-changed=boards");
     println!("cargo:rerun-if-env-changed=TINYAE_DATA");
+    println!("cargo:rerun-if-env-changed=TINYAE_MODEL");
+    println!("cargo:rerun-if-env-changed=TINYAE_IMAGES");
 }
 
-fn board_memory(manifest: &Path, out: &Path) {
+/// Copies the chosen board's `memory.x` and returns its flash and RAM sizes.
+fn board_memory(manifest: &Path, out: &Path) -> (usize, usize) {
     let boards = [
-        ("CARGO_FEATURE_BOARD_QEMU_MPS2", "mps2-an386.x"),
-        ("CARGO_FEATURE_BOARD_QEMU_MICROBIT", "microbit.x"),
-        ("CARGO_FEATURE_BOARD_NRF52840", "nrf52840.x"),
+        (
+            "CARGO_FEATURE_BOARD_QEMU_MPS2",
+            "mps2-an386.x",
+            4 << 20,
+            4 << 20,
+        ),
+        (
+            "CARGO_FEATURE_BOARD_QEMU_MICROBIT",
+            "microbit.x",
+            256 << 10,
+            16 << 10,
+        ),
+        (
+            "CARGO_FEATURE_BOARD_NRF52840",
+            "nrf52840.x",
+            1 << 20,
+            256 << 10,
+        ),
     ];
     let chosen: Vec<_> = boards
         .iter()
-        .filter(|(f, _)| std::env::var_os(f).is_some())
+        .filter(|(f, ..)| std::env::var_os(f).is_some())
         .collect();
-    let file = match chosen.as_slice() {
-        [(_, file)] => file,
+    let (file, flash, ram) = match chosen.as_slice() {
+        [(_, file, flash, ram)] => (file, *flash, *ram),
         [] => panic!("pick one board feature: use `cargo m4`, `cargo m0` or `cargo nrf52840` (see .cargo/config.toml)"),
         _ => panic!("more than one board feature is enabled"),
     };
@@ -67,17 +122,171 @@ fn board_memory(manifest: &Path, out: &Path) {
     if std::env::var_os("CARGO_FEATURE_DEFMT").is_some() {
         println!("cargo:rustc-link-arg=-Tdefmt.x");
     }
+    (flash, ram)
 }
 
-fn test_images_file(manifest: &Path) -> PathBuf {
+/// A path from the environment: absolute, or relative to the repository root.
+fn env_path(manifest: &Path, name: &str) -> Option<PathBuf> {
+    let value = PathBuf::from(std::env::var_os(name)?);
+    let path = if value.is_absolute() {
+        value
+    } else {
+        manifest.join("..").join(value)
+    };
+    println!("cargo:rerun-if-changed={}", path.display());
+    Some(path)
+}
+
+fn embedded_model(manifest: &Path) -> Embedded {
+    let (path, is_default) = match env_path(manifest, "TINYAE_MODEL") {
+        Some(p) => (p, false),
+        None => (manifest.join("assets/mnist-int8.tnae"), true),
+    };
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("TINYAE_MODEL {}: {e}", path.display()));
+    let words = aligned(&bytes);
+    let model = match ae_core::format::ModelRef::parse(as_bytes(&words, bytes.len())) {
+        Ok(ae_core::format::ModelRef::Int8(m)) => m,
+        Ok(_) => panic!(
+            "{} is a float model: the boards run int8 models (`ae export --int8`)",
+            path.display()
+        ),
+        Err(e) => panic!("{}: {e}", path.display()),
+    };
+    let (input, latent) = model.dims.as_usize();
+    Embedded {
+        input,
+        latent,
+        rows: model.shape.rows as usize,
+        cols: model.shape.cols as usize,
+        bytes,
+        is_default,
+    }
+}
+
+/// Fails the build when the model, images and expectations cannot fit the board.
+fn check_fits(model: &Embedded, images: &[u8], flash: usize, ram: usize) {
+    let per_image = model.latent + model.input + 1 + ae_core::entropy::max_coded_len(model.latent);
+    let flash_needed = CODE_FLASH + model.bytes.len() + images.len() + IMAGES * per_image;
+    // Image, reconstruction, code, centred scratch and coded image live on the stack at once.
+    let ram_needed = BASE_RAM + 2 * model.input + 4 * model.latent + 2 * model.latent + 16;
+    if flash_needed > flash {
+        panic!(
+            "the model ({} bytes) with its test images and code needs about {flash_needed} bytes of \
+             flash; this board has {flash}: {} bytes too many. Train a smaller model (--latent, \
+             smaller images) or pick a board with more flash.",
+            model.bytes.len(),
+            flash_needed - flash
+        );
+    }
+    if ram_needed > ram {
+        panic!(
+            "a {}x{} image needs about {ram_needed} bytes of RAM for its buffers and stack; this \
+             board has {ram}: {} bytes too many.",
+            model.cols,
+            model.rows,
+            ram_needed - ram
+        );
+    }
+}
+
+/// The first [`IMAGES`] test images, of the model's shape.
+fn load_images(manifest: &Path, model: &Embedded) -> Vec<u8> {
+    let (images, rows, cols, source) = match env_path(manifest, "TINYAE_IMAGES") {
+        Some(p) if p.is_dir() => {
+            let (images, rows, cols) = picture_folder(&p);
+            (images, rows, cols, p)
+        }
+        Some(p) => {
+            let (images, rows, cols) = idx_images(&p);
+            (images, rows, cols, p)
+        }
+        None => {
+            let p = mnist_test_images(manifest);
+            let (images, rows, cols) = idx_images(&p);
+            (images, rows, cols, p)
+        }
+    };
+    if (rows, cols) != (model.rows, model.cols) {
+        panic!(
+            "{}: images are {cols}x{rows}, the model takes {}x{} (set TINYAE_IMAGES to images of \
+             the model's size)",
+            source.display(),
+            model.cols,
+            model.rows
+        );
+    }
+    images
+}
+
+/// The first [`IMAGES`] pictures of a folder, in name order, 8-bit grey.
+fn picture_folder(dir: &Path) -> (Vec<u8>, usize, usize) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("TINYAE_IMAGES {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    let mut pixels = Vec::new();
+    let mut shape = None;
+    for path in files.iter().take(IMAGES) {
+        let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if !matches!(img.color(), image::ColorType::L8) {
+            panic!("{}: not an 8-bit grey picture", path.display());
+        }
+        let (rows, cols) = (img.height() as usize, img.width() as usize);
+        if *shape.get_or_insert((rows, cols)) != (rows, cols) {
+            panic!("{}: pictures of different sizes", path.display());
+        }
+        pixels.extend(img.to_luma8().into_raw());
+    }
+    let (rows, cols) = shape.unwrap_or_else(|| panic!("{}: no pictures", dir.display()));
+    (pixels, rows, cols)
+}
+
+/// The first [`IMAGES`] images of an IDX image file (raw or gzip).
+fn idx_images(path: &Path) -> (Vec<u8>, usize, usize) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader: Box<dyn Read> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(&bytes[..]))
+    } else {
+        Box::new(&bytes[..])
+    };
+    let mut head = [0u8; 16];
+    reader
+        .read_exact(&mut head)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        &head[..4],
+        &[0, 0, 8, 3],
+        "{}: not an IDX image file",
+        path.display()
+    );
+    let dim = |i: usize| u32::from_be_bytes(head[i..i + 4].try_into().unwrap()) as usize;
+    let (count, rows, cols) = (dim(4), dim(8), dim(12));
+    let take = count.min(IMAGES);
+    assert!(take > 0, "{}: no images", path.display());
+    let mut pixels = vec![0u8; take * rows * cols];
+    reader
+        .read_exact(&mut pixels)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (pixels, rows, cols)
+}
+
+/// The MNIST test split's image file: where the host tests look, or (outside CI) the cache `ae`
+/// downloads MNIST into.
+fn mnist_test_images(manifest: &Path) -> PathBuf {
     let name = "t10k-images-idx3-ubyte.gz";
     let mut candidates = Vec::new();
     if let Some(d) = std::env::var_os("TINYAE_DATA") {
         candidates.push(PathBuf::from(d).join("mnist-subset").join(name));
     }
     candidates.push(manifest.join("../../shared/data/mnist-subset").join(name));
-    // The MNIST cache `ae` downloads into serves users without the shared data; CI reads only
-    // the places the host tests read (tests/common: TINYAE_DATA, else ../shared/data).
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
@@ -89,32 +298,8 @@ fn test_images_file(manifest: &Path) -> PathBuf {
         println!("cargo:rerun-if-changed={}", c.display());
     }
     candidates.into_iter().find(|c| c.is_file()).unwrap_or_else(|| {
-        panic!("no MNIST test images found: run the README's main command once (it downloads MNIST), or set TINYAE_DATA")
+        panic!("no MNIST test images found: run the README's main command once (it downloads MNIST), or set TINYAE_DATA or TINYAE_IMAGES")
     })
-}
-
-fn load_digits(manifest: &Path) -> Vec<u8> {
-    let path = test_images_file(manifest);
-    let mut gz = flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap());
-    let mut head = [0u8; 16];
-    gz.read_exact(&mut head)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(
-        &head[..4],
-        &[0, 0, 8, 3],
-        "{}: not an IDX image file",
-        path.display()
-    );
-    assert_eq!(
-        &head[8..16],
-        &[0, 0, 0, 28, 0, 0, 0, 28],
-        "{}: not 28x28",
-        path.display()
-    );
-    let mut digits = vec![0u8; DIGITS * PIXELS];
-    gz.read_exact(&mut digits)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    digits
 }
 
 fn aligned(bytes: &[u8]) -> Vec<u128> {
@@ -130,35 +315,42 @@ fn as_bytes(words: &[u128], len: usize) -> &[u8] {
     unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), len) }
 }
 
-/// Per digit: the 64-byte code, then the 784 reconstructed pixels.
-fn expected_int8(manifest: &Path, digits: &[u8]) -> Vec<u8> {
-    let bytes = std::fs::read(manifest.join("assets/mnist-int8.tnae")).unwrap();
-    let words = aligned(&bytes);
-    let model = ae_core::MnistInt8::from_bytes(as_bytes(&words, bytes.len())).unwrap();
+fn parsed<'a>(model: &Embedded, words: &'a [u128]) -> ae_core::format::Int8Ref<'a> {
+    match ae_core::format::ModelRef::parse(as_bytes(words, model.bytes.len())) {
+        Ok(ae_core::format::ModelRef::Int8(m)) => m,
+        _ => unreachable!("checked in embedded_model"),
+    }
+}
+
+/// Per image: the code, then the reconstructed pixels.
+fn expected_int8(model: &Embedded, images: &[u8]) -> Vec<u8> {
+    let words = aligned(&model.bytes);
+    let m = parsed(model, &words);
     let mut out = Vec::new();
-    for d in digits.chunks_exact(PIXELS) {
-        let image: &[u8; PIXELS] = d.try_into().unwrap();
-        let mut code = [0u8; LATENT];
-        let mut pixels = [0u8; PIXELS];
-        model.encode(image, &mut code);
-        model.decode(&code, &mut pixels);
+    for image in images.chunks_exact(model.input) {
+        let mut code = vec![0u8; model.latent];
+        let mut pixels = vec![0u8; model.input];
+        m.encode(image, &mut code).unwrap();
+        m.decode(&code, &mut vec![0i16; model.latent], &mut pixels)
+            .unwrap();
         out.extend_from_slice(&code);
         out.extend_from_slice(&pixels);
     }
     out
 }
 
-/// Per digit: the 64 latent floats (little-endian bits), then the 784 reconstructed pixels.
-fn expected_float(manifest: &Path, digits: &[u8]) -> Vec<u8> {
+/// Per image of the MNIST asset's float model: the latent floats (little-endian bits), then the
+/// reconstructed pixels.
+fn expected_float(manifest: &Path, images: &[u8]) -> Vec<u8> {
     let bytes = std::fs::read(manifest.join("assets/mnist-float.tnae")).unwrap();
     let words = aligned(&bytes);
     let model = ae_core::Mnist::from_bytes(as_bytes(&words, bytes.len())).unwrap();
     let mut out = Vec::new();
-    for d in digits.chunks_exact(PIXELS) {
-        let image: &[u8; PIXELS] = d.try_into().unwrap();
-        let mut scratch = [0.0f32; PIXELS];
-        let mut h = [0.0f32; LATENT];
-        let mut pixels = [0u8; PIXELS];
+    for d in images.chunks_exact(ae_core::MNIST_PIXELS) {
+        let image: &[u8; ae_core::MNIST_PIXELS] = d.try_into().unwrap();
+        let mut scratch = [0.0f32; ae_core::MNIST_PIXELS];
+        let mut h = [0.0f32; ae_core::MNIST_LATENT];
+        let mut pixels = [0u8; ae_core::MNIST_PIXELS];
         model.encode_pixels(image, &mut scratch, &mut h);
         model.decode_pixels(&h, &mut scratch, &mut pixels);
         for v in h {
@@ -169,23 +361,21 @@ fn expected_float(manifest: &Path, digits: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The byte cap, then per digit: the coded length, then `max_coded_len(64)` bytes holding the
-/// coded image (step byte and payload) that rate control makes under that cap, zero-padded.
-fn expected_coded(manifest: &Path, digits: &[u8]) -> Vec<u8> {
-    let bytes = std::fs::read(manifest.join("assets/mnist-int8.tnae")).unwrap();
-    let words = aligned(&bytes);
-    let model = ae_core::MnistInt8::from_bytes(as_bytes(&words, bytes.len())).unwrap();
-    let entropy = model
-        .untyped()
-        .entropy
-        .expect("the int8 asset has no entropy model: re-export it (assets/README.md)");
-    let slot = ae_core::entropy::max_coded_len(LATENT);
+/// The byte cap, then per image: the coded length, then `max_coded_len(latent)` bytes holding
+/// the coded image that rate control makes under that cap, zero-padded. Only the cap when the
+/// model has no entropy model.
+fn expected_coded(model: &Embedded, images: &[u8]) -> Vec<u8> {
+    let words = aligned(&model.bytes);
+    let m = parsed(model, &words);
     let mut out = vec![MAX_BYTES];
-    for d in digits.chunks_exact(PIXELS) {
-        let image: &[u8; PIXELS] = d.try_into().unwrap();
-        let mut code = [0u8; LATENT];
-        model.encode(image, &mut code);
-        let mut centred = [0i16; LATENT];
+    let Some(entropy) = m.entropy else {
+        return out;
+    };
+    let slot = ae_core::entropy::max_coded_len(model.latent);
+    for image in images.chunks_exact(model.input) {
+        let mut code = vec![0u8; model.latent];
+        m.encode(image, &mut code).unwrap();
+        let mut centred = vec![0i16; model.latent];
         let mut coded = vec![0u8; slot];
         let (n, _) = entropy
             .encode_within(&code, usize::from(MAX_BYTES), &mut centred, &mut coded)

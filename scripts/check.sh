@@ -49,6 +49,9 @@ rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf && (
 step "firmware under QEMU"
 firmware-example/run-qemu.sh all
 
+step "your own images: picture folders, any model on both boards (README walk-through)"
+scripts/own-images.sh
+
 step "fuzz targets, 30 s each (needs a nightly toolchain with cargo-fuzz)"
 # Long campaigns (10 million executions per target) are run by hand; see ae-core/fuzz and
 # trainer/fuzz. New corpus entries go to a temporary directory, the committed seeds are read only.

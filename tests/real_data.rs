@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use trainer::data::Splits;
 use trainer::model::ModelBytes;
 use trainer::train::{self, RunOptions, TrainConfig};
@@ -193,4 +195,68 @@ fn readme_quality_claims_hold_for_the_default_model() {
     eprintln!("default model: float {psnr_float:.3} dB, int8 {psnr_int8:.3} dB");
     assert!(psnr_float >= 23.7, "float {psnr_float} dB");
     assert!(psnr_float - psnr_int8 <= 0.1, "int8 {psnr_int8} dB");
+}
+
+/// `ae export` without `--data` calibrates on the data the model was trained on (recorded in its
+/// history), here Fashion-MNIST, not MNIST: the int8 file is byte-identical to the one exported
+/// with `--data` given. Without that record, or with the data gone, it stops and says to pass
+/// `--data` (it never downloads).
+#[test]
+fn export_calibrates_on_the_recorded_training_data() {
+    use common::{ae, ae_err};
+    let Some(fashion) = common::data_dir("fashion-mnist") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let path = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let d = fashion.to_str().unwrap();
+    ae(&[
+        "-q",
+        "train",
+        "--data",
+        d,
+        "--out",
+        &path("m.tnae"),
+        "--epochs",
+        "1",
+        "--latent",
+        "8",
+    ]);
+    ae(&[
+        "-q",
+        "export",
+        "--model",
+        &path("m.tnae"),
+        "--int8",
+        "--out",
+        &path("recorded.tnae"),
+    ]);
+    ae(&[
+        "-q",
+        "export",
+        "--model",
+        &path("m.tnae"),
+        "--int8",
+        "--data",
+        d,
+        "--out",
+        &path("given.tnae"),
+    ]);
+    assert_eq!(
+        std::fs::read(path("recorded.tnae")).unwrap(),
+        std::fs::read(path("given.tnae")).unwrap()
+    );
+    // Without the history, there is nothing to go on: an error naming --data.
+    std::fs::remove_file(path("m.history.json")).unwrap();
+    let e = ae_err(&[
+        "-q",
+        "export",
+        "--model",
+        &path("m.tnae"),
+        "--int8",
+        "--out",
+        &path("x.tnae"),
+    ]);
+    assert!(e.contains("--data"), "{e}");
+    assert!(!Path::new(&path("x.tnae")).exists());
 }

@@ -454,3 +454,88 @@ fn entropy_coding_is_lossless_and_rate_control_keeps_every_cap() {
     .is_err());
     assert!(!Path::new(&both).exists());
 }
+
+/// A model trained on 7x5 IDX images records that shape: `ae compress` takes IDX files of 7x5
+/// images, and refuses a 28x28 picture with an error naming both shapes.
+#[test]
+fn models_keep_the_shape_they_were_trained_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let shaped = |count: usize, seed: u64| {
+        let square = common::synthetic(count, 7, seed);
+        ImageSet {
+            pixels: square.images().flat_map(|img| img[..35].to_vec()).collect(),
+            count,
+            rows: 7,
+            cols: 5,
+        }
+    };
+    std::fs::write(
+        data.join("train-images-idx3-ubyte"),
+        idx::encode(&shaped(60, 1)),
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("t10k-images-idx3-ubyte"),
+        idx::encode(&shaped(10, 2)),
+    )
+    .unwrap();
+    let d = data.to_str().unwrap();
+    ae(&[
+        "-q",
+        "train",
+        "--data",
+        d,
+        "--out",
+        &path("m.tnae"),
+        "--epochs",
+        "2",
+        "--latent",
+        "4",
+    ]);
+    ae(&[
+        "-q",
+        "export",
+        "--model",
+        &path("m.tnae"),
+        "--int8",
+        "--out",
+        &path("q.tnae"),
+    ]);
+    let q = ModelBytes::load(Path::new(&path("q.tnae"))).unwrap();
+    let shape = q.parse(Path::new("q")).unwrap().shape();
+    assert_eq!((shape.rows, shape.cols), (7, 5));
+
+    let test_idx = data.join("t10k-images-idx3-ubyte");
+    ae(&[
+        "compress",
+        "--model",
+        &path("q.tnae"),
+        test_idx.to_str().unwrap(),
+        "-o",
+        &path("c.tnac"),
+    ]);
+    ae(&[
+        "decompress",
+        "--model",
+        &path("q.tnae"),
+        &path("c.tnac"),
+        "-o",
+        &path("back.idx"),
+    ]);
+    let back = idx::read_images(Path::new(&path("back.idx"))).unwrap();
+    assert_eq!((back.count, back.rows, back.cols), (10, 7, 5));
+
+    image::GrayImage::new(28, 28).save(path("big.png")).unwrap();
+    let e = ae_err(&[
+        "compress",
+        "--model",
+        &path("q.tnae"),
+        &path("big.png"),
+        "-o",
+        &path("x.tnac"),
+    ]);
+    assert!(e.contains("28x28") && e.contains("5x7"), "{e}");
+}
