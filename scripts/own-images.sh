@@ -31,4 +31,15 @@ echo "== the firmware with this model and these pictures, on both boards"
 export TINYAE_MODEL="$run/model-int8.tnae" TINYAE_IMAGES="$pictures/test"
 firmware-example/run-qemu.sh m4
 firmware-example/run-qemu.sh m0
+
+echo "== a model too big for the micro:bit fails its build, saying by how much"
+ae -q train --data "$data" --latent 200 --epochs 1 --out "$run/big.tnae" --force
+ae -q export --model "$run/big.tnae" --int8 --out "$run/big-int8.tnae" --force >/dev/null
+log="$run/big-build.log"
+if (cd firmware-example && TINYAE_MODEL="$run/big-int8.tnae" TINYAE_IMAGES="$data/t10k-images-idx3-ubyte.gz" \
+    ../scripts/thumb.sh thumbv6m-none-eabi build --release --features board-qemu-microbit) >"$log" 2>&1; then
+  echo "a 784 -> 200 model built for the micro:bit although it cannot fit its flash" >&2
+  exit 1
+fi
+grep -E "bytes too many" "$log"
 echo "== own images: all steps passed"
