@@ -24,7 +24,7 @@ const LEVELS: [&[i32]; 3] = [
 const PATTERNS: [usize; 3] = [1, 6, 11];
 
 fn walsh(r: usize, i: usize) -> i32 {
-    if (r & i).count_ones() % 2 == 0 {
+    if (r & i).count_ones().is_multiple_of(2) {
         1
     } else {
         -1
