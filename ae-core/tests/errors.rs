@@ -6,11 +6,48 @@ use ae_core::format::{self, ModelKind, ModelRef, FORMAT_VERSION};
 use ae_core::requant::Requant;
 use ae_core::{Error, FloatModel, Int8Model};
 
-/// Rewrites the trailing CRC so a deliberately edited body gets past the checksum.
+/// CRC-32/ISO-HDLC (the zip/PNG CRC that `FORMAT.md` names), written here bit by bit so the
+/// tests do not trust the crate's table-driven one: reflected polynomial 0xEDB88320, initial value
+/// and final xor 0xFFFFFFFF.
+fn reference_crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    crc ^ 0xFFFF_FFFF
+}
+
+/// The CRC a file stores: its last 4 bytes, little-endian.
+fn stored_crc(file: &[u8]) -> u32 {
+    u32::from_le_bytes(file[file.len() - 4..].try_into().unwrap())
+}
+
+/// Rewrites the trailing CRC (computed by [`reference_crc32`]) so a deliberately edited body gets
+/// past the checksum.
 fn fix_crc(bytes: &mut [u8]) {
     let n = bytes.len() - 4;
-    let crc = format::crc32(&bytes[..n]);
+    let crc = reference_crc32(&bytes[..n]);
     bytes[n..].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The reference CRC is the standard one: the catalogue's check value, and the crate agrees.
+#[test]
+fn reference_crc_matches_the_standard_check_value_and_the_crate() {
+    assert_eq!(reference_crc32(b"123456789"), 0xCBF4_3926);
+    assert_eq!(reference_crc32(b""), 0);
+    assert_eq!(format::crc32(b"123456789"), 0xCBF4_3926);
+    // A written file stores the reference CRC of its body.
+    let (b, n) = float_file();
+    assert_eq!(stored_crc(&b.0[..n]), reference_crc32(&b.0[..n - 4]));
+    let (b, n) = int8_file();
+    assert_eq!(stored_crc(&b.0[..n]), reference_crc32(&b.0[..n - 4]));
 }
 
 fn float_file() -> (common::Buf, usize) {
@@ -45,7 +82,7 @@ fn truncated() {
     // A body cut short but carrying a valid CRC (a writer bug, not line noise).
     let (mut b, n) = int8_file();
     let cut = n - 10;
-    let crc = format::crc32(&b.0[..cut]);
+    let crc = reference_crc32(&b.0[..cut]);
     b.0[cut..cut + 4].copy_from_slice(&crc.to_le_bytes());
     assert_eq!(
         ModelRef::parse(&b.0[..cut + 4]).unwrap_err(),
@@ -53,19 +90,46 @@ fn truncated() {
     );
 }
 
+/// A flipped body bit is `ChecksumMismatch` carrying the CRC read from the file's last 4 bytes
+/// and the CRC of the edited body (both checked against the bitwise reference), and its message
+/// names both in hex; a lost last byte is the same error with the shifted values.
 #[test]
 fn checksum_mismatch_names_both_values() {
     let (mut b, n) = float_file();
+    let original = stored_crc(&b.0[..n]);
     b.0[20] ^= 0x40;
-    match ModelRef::parse(&b.0[..n]).unwrap_err() {
-        Error::ChecksumMismatch { stored, computed } => assert_ne!(stored, computed),
-        e => panic!("unexpected {e:?}"),
-    }
-    // A lost byte at the end is also a checksum failure, not a crash.
-    assert!(matches!(
-        ModelRef::parse(&b.0[..n - 1]),
-        Err(Error::ChecksumMismatch { .. })
-    ));
+    let file = &b.0[..n];
+    let (want_stored, want_computed) = (stored_crc(file), reference_crc32(&file[..n - 4]));
+    assert_eq!(want_stored, original, "the edit left the stored CRC alone");
+    assert_ne!(
+        want_stored, want_computed,
+        "the edit changed the body's CRC"
+    );
+    let e = ModelRef::parse(file).unwrap_err();
+    assert_eq!(
+        e,
+        Error::ChecksumMismatch {
+            stored: want_stored,
+            computed: want_computed
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "model file checksum mismatch (stored {want_stored:#010x}, computed \
+             {want_computed:#010x}): the file is corrupted"
+        )
+    );
+    // A lost byte at the end is also a checksum failure, not a crash: the "stored" CRC is now
+    // the last 4 bytes of what is left.
+    let cut = &b.0[..n - 1];
+    assert_eq!(
+        ModelRef::parse(cut).unwrap_err(),
+        Error::ChecksumMismatch {
+            stored: stored_crc(cut),
+            computed: reference_crc32(&cut[..cut.len() - 4])
+        }
+    );
 }
 
 #[test]
@@ -152,13 +216,15 @@ fn tensor_length_from_writer_and_parser() {
     let (mut b, n) = float_file();
     b.0[6] = 3;
     fix_crc(&mut b.0[..n]);
-    assert!(matches!(
+    // A 2 -> 3 model needs (2 * 6 + 2 + 3) * 4 = 68 bytes of f32s; the file holds 2 -> 1's 28.
+    assert_eq!(
         ModelRef::parse(&b.0[..n]).unwrap_err(),
         Error::TensorLength {
             tensor: "float tensors",
-            ..
+            expected: 68,
+            found: 28
         }
-    ));
+    );
 }
 
 #[test]
@@ -180,14 +246,14 @@ fn invalid_values() {
         encoder_weights: &[0.5, 0.5],
         ..t
     };
-    assert!(matches!(
-        format::write_float(2, 1, -0.1, &ok, &mut out.0),
-        Err(Error::InvalidValue(_))
-    ));
-    assert!(matches!(
-        format::write_float(0, 1, 0.3, &ok, &mut out.0),
-        Err(Error::InvalidValue(_))
-    ));
+    assert_eq!(
+        format::write_float(2, 1, -0.1, &ok, &mut out.0).unwrap_err(),
+        Error::InvalidValue("LeakyReLU slope must be in [0, 1]")
+    );
+    assert_eq!(
+        format::write_float(0, 1, 0.3, &ok, &mut out.0).unwrap_err(),
+        Error::InvalidValue("dimensions must be at least 1")
+    );
 
     // Zero and NaN scales, edited into a valid int8 file.
     let (b, n) = int8_file();
@@ -256,57 +322,90 @@ fn buffer_size_when_writing() {
         decoder_weights: &[4.0, -2.0],
         decoder_bias: &[-2.0, 1.0],
     };
-    assert!(matches!(
+    // The buffer must hold the whole file, which is exactly as long as the tiny float model's.
+    let (_, float_len) = float_file();
+    assert_eq!(
         format::write_float(2, 1, 0.3, &t, &mut small).unwrap_err(),
-        Error::BufferSize { found: 10, .. }
-    ));
+        Error::BufferSize {
+            expected: float_len,
+            found: 10
+        }
+    );
 }
 
+/// Every error's message says what went wrong and carries the values the variant holds.
 #[test]
 fn every_error_displays_a_sentence() {
-    let errors = [
-        Error::Truncated,
-        Error::ChecksumMismatch {
-            stored: 1,
-            computed: 2,
-        },
-        Error::BadMagic,
-        Error::UnsupportedVersion(9),
-        Error::DimsMismatch {
-            expected: (784, 64),
-            found: (2, 1),
-        },
-        Error::WrongKind {
-            expected: ModelKind::Float,
-            found: ModelKind::Int8,
-        },
-        Error::Malformed,
-        Error::TrailingBytes,
-        Error::TensorLength {
-            tensor: "x",
-            expected: 1,
-            found: 2,
-        },
-        Error::InvalidValue("y"),
-        Error::Misaligned,
-        Error::BufferSize {
-            expected: 3,
-            found: 4,
-        },
+    let cases: [(Error, &str); 13] = [
+        (Error::Truncated, "model file is truncated"),
+        (
+            Error::ChecksumMismatch {
+                stored: 1,
+                computed: 0xDEAD_BEEF,
+            },
+            "model file checksum mismatch (stored 0x00000001, computed 0xdeadbeef): the file is \
+             corrupted",
+        ),
+        (Error::BadMagic, "not a tinyae model file (bad magic bytes)"),
+        (
+            Error::DimsMismatch {
+                expected: (784, 64),
+                found: (2, 1),
+            },
+            "model is 2->1 but 784->64 was expected",
+        ),
+        (
+            Error::WrongKind {
+                expected: ModelKind::Float,
+                found: ModelKind::Int8,
+            },
+            "model is int8 but a float model was expected",
+        ),
+        (Error::Malformed, "model file body is malformed"),
+        (
+            Error::TrailingBytes,
+            "model file has unexpected bytes after its body",
+        ),
+        (
+            Error::TensorLength {
+                tensor: "x",
+                expected: 1,
+                found: 2,
+            },
+            "tensor `x` has 2 bytes, the model's dimensions need 1",
+        ),
+        (Error::InvalidValue("y"), "invalid model parameter: y"),
+        (
+            Error::Misaligned,
+            "float weights are not 4-byte aligned in memory (wrap the bytes in ae_core::Aligned)",
+        ),
+        (
+            Error::DoesNotFit { max_bytes: 7 },
+            "the coded image does not fit in 7 bytes",
+        ),
+        (Error::CorruptCode, "the coded image is corrupt"),
+        (
+            Error::BufferSize {
+                expected: 3,
+                found: 4,
+            },
+            "buffer has length 4, 3 is needed",
+        ),
     ];
-    for e in errors {
-        let text = e.to_string();
-        assert!(text.len() > 10, "{e:?} -> {text}");
+    for (e, want) in cases {
+        assert_eq!(e.to_string(), want, "{e:?}");
         let _: &dyn core::error::Error = &e;
     }
+    assert_eq!(
+        Error::UnsupportedVersion(9).to_string(),
+        format!("unsupported model format version 9 (this build reads version {FORMAT_VERSION})")
+    );
 }
 
 /// Re-seals `bytes` with a fresh CRC and parses it from a 16-byte aligned buffer placed `shift`
 /// bytes into the alignment.
 fn parse_resealed(mut bytes: Vec<u8>, shift: usize) -> Result<(), Error> {
-    let n = bytes.len() - 4;
-    let crc = format::crc32(&bytes[..n]);
-    bytes[n..].copy_from_slice(&crc.to_le_bytes());
+    fix_crc(&mut bytes);
     let mut b = common::buf();
     b.0[shift..shift + bytes.len()].copy_from_slice(&bytes);
     ModelRef::parse(&b.0[shift..shift + bytes.len()]).map(|_| ())
@@ -327,25 +426,31 @@ fn padding_must_be_minimal_zero_bytes() {
     let mut long = good.clone();
     long[pad_at] += 16;
     long.splice(pad_at + 1..pad_at + 1, [0u8; 16]);
-    assert!(matches!(
+    assert_eq!(
         parse_resealed(long, 0),
-        Err(Error::InvalidValue(_))
-    ));
+        Err(Error::InvalidValue(
+            "tensor padding must be the fewest zero bytes that align the tensors in the file"
+        ))
+    );
     // A non-zero pad byte.
     let mut dirty = good.clone();
     dirty[pad_at + 1] = 7;
-    assert!(matches!(
+    assert_eq!(
         parse_resealed(dirty, 0),
-        Err(Error::InvalidValue(_))
-    ));
+        Err(Error::InvalidValue(
+            "tensor padding must be the fewest zero bytes that align the tensors in the file"
+        ))
+    );
     // No padding: the tensors are not aligned in the file.
     let mut none = good.clone();
     none[pad_at] = 0;
     none.drain(pad_at + 1..pad_at + 1 + pad_len);
-    assert!(matches!(
+    assert_eq!(
         parse_resealed(none, 0),
-        Err(Error::InvalidValue(_))
-    ));
+        Err(Error::InvalidValue(
+            "tensor padding must be the fewest zero bytes that align the tensors in the file"
+        ))
+    );
     // The right file in a misaligned buffer: the caller's problem, and named as such.
     assert_eq!(parse_resealed(good, 2), Err(Error::Misaligned));
 }
@@ -394,7 +499,8 @@ fn accumulators_that_can_overflow_i32_are_refused() {
     let limit = i32::MAX - 255 * 255;
     let ok = model(limit).unwrap();
     assert_eq!(parse_resealed(ok.clone(), 0), Ok(()));
-    assert!(matches!(model(limit + 1), Err(Error::InvalidValue(_))));
+    let overflow = Error::InvalidValue("an int8 accumulator could leave the i32 range");
+    assert_eq!(model(limit + 1).unwrap_err(), overflow);
     // The same overflow planted in a CRC-valid file: the bias is the 4 bytes holding `limit`.
     let at = ok
         .windows(4)
@@ -402,8 +508,5 @@ fn accumulators_that_can_overflow_i32_are_refused() {
         .unwrap();
     let mut bad = ok;
     bad[at..at + 4].copy_from_slice(&(limit + 1).to_le_bytes());
-    assert!(matches!(
-        parse_resealed(bad, 0),
-        Err(Error::InvalidValue(_))
-    ));
+    assert_eq!(parse_resealed(bad, 0), Err(overflow));
 }
