@@ -37,7 +37,8 @@ fn mnist_subset_trains_exports_and_int8_tracks_float() {
     let m = trainer::eval::evaluate(&float, &splits.test).unwrap();
     // Keras reaches about 17 dB after three epochs on this subset; 50 epochs give 23.8 dB.
     assert!(m.psnr_db > 16.0 && m.psnr_db < 30.0, "{m:?}");
-    assert!((m.psnr_db - 10.0 * (1.0 / m.mse).log10()).abs() < 1e-9);
+    // (PSNR itself is checked against pixels in `readme_quality_claims_hold_for_the_default_model`
+    // and trainer/tests/cli.rs; recomputing it here from `m.mse` would check a formula with itself.)
 
     let ae_core::format::ModelRef::Float(f) = float else {
         unreachable!()

@@ -263,7 +263,7 @@ fn read_model(file: &[u8]) -> Result<RefModel, String> {
                     return Err("entropy pad".into());
                 }
                 let n = c.varint(32)? as usize;
-                if c.pos % 4 != 0 {
+                if !c.pos.is_multiple_of(4) {
                     return Err("entropy tensors not 4-aligned".into());
                 }
                 // Minimal pad: with one byte fewer, the tensors would not be aligned.
@@ -525,7 +525,7 @@ fn synthetic_images(n: usize, cols: usize, rng: &mut Rng, random_count: usize) -
         v.push(
             (0..n)
                 .map(|i| {
-                    if (i / cols + i % cols + phase) % 2 == 0 {
+                    if (i / cols + i % cols + phase).is_multiple_of(2) {
                         255
                     } else {
                         0
@@ -541,7 +541,7 @@ fn synthetic_images(n: usize, cols: usize, rng: &mut Rng, random_count: usize) -
         v.push(
             (0..n)
                 .map(|i| {
-                    if ((i / cols) / 4 + (i % cols) / 4 + phase) % 2 == 0 {
+                    if ((i / cols) / 4 + (i % cols) / 4 + phase).is_multiple_of(2) {
                         255
                     } else {
                         0
@@ -842,6 +842,7 @@ fn write_model(
     buf
 }
 
+#[allow(clippy::too_many_arguments)]
 fn random_model_round(
     seed: u64,
     input: usize,
@@ -887,7 +888,7 @@ fn random_models_with_awkward_sizes_match_reference() {
     let fixed_inputs = [
         1usize, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 35, 47, 63, 64, 65, 97, 100,
     ];
-    let mut seed = 0xA11CE_0000u64;
+    let mut seed = 0x000A_11CE_0000_u64;
     for &input in &fixed_inputs {
         for latent in 1..=20usize {
             seed += 1;
@@ -1208,7 +1209,8 @@ fn invalid_values_rejected_like_the_reference() {
     // precede them (4 * input bytes, after a 1-byte length).
     let dec_shifts = end - input;
     let dec_mults = dec_shifts - 1 - 4 * input;
-    let cases: Vec<(&str, Box<dyn Fn(&mut [u8])>)> = vec![
+    type Patch = Box<dyn Fn(&mut [u8])>;
+    let cases: Vec<(&str, Patch)> = vec![
         (
             "encoder bound + 1",
             Box::new(move |b: &mut [u8]| {
