@@ -53,17 +53,7 @@ pub(crate) fn validate_tables(
     cumulative: &[u16],
     weights: &[i16],
 ) -> Result<(), Error> {
-    let len = |tensor, expected: usize, found: usize| {
-        if expected == found {
-            Ok(())
-        } else {
-            Err(Error::TensorLength {
-                tensor,
-                expected,
-                found,
-            })
-        }
-    };
+    use crate::format::validate::len;
     len("entropy.predictor_bias", latent * 4, bias.len() * 4)?;
     len(
         "entropy.cumulative",

@@ -11,7 +11,7 @@
 //! Anything else is an [`Error`](crate::Error); no byte string makes it panic or read out of bounds.
 
 mod parse;
-mod validate;
+pub(crate) mod validate;
 mod wire;
 mod write;
 
