@@ -52,18 +52,18 @@ firmware-example/run-qemu.sh all
 step "your own images: picture folders, any model on both boards (README walk-through)"
 scripts/own-images.sh
 
-step "fuzz targets, 30 s each (needs a nightly toolchain with cargo-fuzz)"
+step "fuzz targets, 20 s each (needs a nightly toolchain with cargo-fuzz)"
 # Long campaigns (10 million executions per target) are run by hand; see ae-core/fuzz and
 # trainer/fuzz. New corpus entries go to a temporary directory, the committed seeds are read only.
 if rustup toolchain list 2>/dev/null | grep -q '^nightly' && cargo +nightly fuzz --version >/dev/null 2>&1; then
   fuzz_tmp=$(mktemp -d)
   for target in parse_model decode_code; do
     mkdir -p "$fuzz_tmp/$target"
-    (cd ae-core && cargo +nightly fuzz run "$target" "$fuzz_tmp/$target" "fuzz/corpus/$target" -- -max_total_time=30 -rss_limit_mb=2048 2>&1 | tail -n 2)
+    (cd ae-core && cargo +nightly fuzz run "$target" "$fuzz_tmp/$target" "fuzz/corpus/$target" -- -max_total_time=20 -rss_limit_mb=2048 2>&1 | tail -n 2)
   done
   for target in code_file idx picture; do
     mkdir -p "$fuzz_tmp/$target"
-    (cd trainer && cargo +nightly fuzz run --fuzz-dir fuzz "$target" "$fuzz_tmp/$target" "fuzz/corpus/$target" -- -max_total_time=30 -rss_limit_mb=2048 2>&1 | tail -n 2)
+    (cd trainer && cargo +nightly fuzz run --fuzz-dir fuzz "$target" "$fuzz_tmp/$target" "fuzz/corpus/$target" -- -max_total_time=20 -rss_limit_mb=2048 2>&1 | tail -n 2)
   done
   rm -rf "$fuzz_tmp"
 else
