@@ -88,8 +88,10 @@ pub struct CodeFile<'a> {
     pub codes: &'a [u8],
 }
 
+/// The fields every version starts with. postcard writes a nested struct inline, so the wire bytes
+/// are those of the flat field list in the module docs.
 #[derive(Serialize, Deserialize)]
-struct WireV1<'a> {
+struct WireHead {
     magic: [u8; 4],
     version: u16,
     model_sha256: [u8; 32],
@@ -98,23 +100,36 @@ struct WireV1<'a> {
     rows: u32,
     cols: u32,
     count: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireV1<'a> {
+    head: WireHead,
     #[serde(borrow)]
     codes: &'a [u8],
 }
 
 #[derive(Serialize, Deserialize)]
 struct WireV2<'a> {
-    magic: [u8; 4],
-    version: u16,
-    model_sha256: [u8; 32],
-    input: u32,
-    latent: u32,
-    rows: u32,
-    cols: u32,
-    count: u32,
+    head: WireHead,
     coding: Coding,
     #[serde(borrow)]
     codes: &'a [u8],
+}
+
+impl WireHead {
+    fn into_file(self, coding: Coding, codes: &[u8]) -> CodeFile<'_> {
+        CodeFile {
+            model_sha256: self.model_sha256,
+            input: self.input,
+            latent: self.latent,
+            rows: self.rows,
+            cols: self.cols,
+            count: self.count,
+            coding,
+            codes,
+        }
+    }
 }
 
 /// SHA-256 of a model file.
@@ -158,14 +173,16 @@ impl<'a> CodeFile<'a> {
     /// Encodes the file (version 2) with its CRC.
     pub fn to_bytes(&self) -> Vec<u8> {
         let wire = WireV2 {
-            magic: MAGIC,
-            version: VERSION,
-            model_sha256: self.model_sha256,
-            input: self.input,
-            latent: self.latent,
-            rows: self.rows,
-            cols: self.cols,
-            count: self.count,
+            head: WireHead {
+                magic: MAGIC,
+                version: VERSION,
+                model_sha256: self.model_sha256,
+                input: self.input,
+                latent: self.latent,
+                rows: self.rows,
+                cols: self.cols,
+                count: self.count,
+            },
             coding: self.coding,
             codes: self.codes,
         };
@@ -208,29 +225,11 @@ impl<'a> CodeFile<'a> {
         let file = match head.1 {
             1 => {
                 let w: WireV1<'a> = take_all(body)?;
-                CodeFile {
-                    model_sha256: w.model_sha256,
-                    input: w.input,
-                    latent: w.latent,
-                    rows: w.rows,
-                    cols: w.cols,
-                    count: w.count,
-                    coding: Coding::Raw,
-                    codes: w.codes,
-                }
+                w.head.into_file(Coding::Raw, w.codes)
             }
             VERSION => {
                 let w: WireV2<'a> = take_all(body)?;
-                CodeFile {
-                    model_sha256: w.model_sha256,
-                    input: w.input,
-                    latent: w.latent,
-                    rows: w.rows,
-                    cols: w.cols,
-                    count: w.count,
-                    coding: w.coding,
-                    codes: w.codes,
-                }
+                w.head.into_file(w.coding, w.codes)
             }
             other => return Err(CodeFileError::Version(other)),
         };
@@ -379,14 +378,16 @@ mod tests {
     #[test]
     fn version_1_files_still_parse() {
         let v1 = WireV1 {
-            magic: MAGIC,
-            version: 1,
-            model_sha256: [3; 32],
-            input: 4,
-            latent: 2,
-            rows: 2,
-            cols: 2,
-            count: 2,
+            head: WireHead {
+                magic: MAGIC,
+                version: 1,
+                model_sha256: [3; 32],
+                input: 4,
+                latent: 2,
+                rows: 2,
+                cols: 2,
+                count: 2,
+            },
             codes: &[1, 2, 3, 4],
         };
         let mut bytes = postcard::to_stdvec(&v1).unwrap();
