@@ -8,8 +8,8 @@
 //! decoder (which centres each code byte on the fly with one `ADD`).
 //!
 //! Thumb-1 arithmetic and loads only reach the eight low registers, and Rust's inline assembly
-//! hands out six of them (r6 and r7 are reserved for LLVM's base and frame pointers). The loops
-//! need eight, so they save r6 and r7 on the stack and restore them before the block ends; the
+//! hands out at most seven of them (r7 is the frame pointer). The loops need eight, so they save
+//! r7 on the stack, use it as the product register and restore it before the block ends; the
 //! four accumulators live in the high registers r8-r11, which `ADD` can reach. Integer sums are
 //! exact, so the results equal the portable loops' whatever the order.
 
@@ -19,18 +19,18 @@ use core::arch::asm;
 macro_rules! encoder_step {
     () => {
         concat!(
-            "ldrb r6, [{x}, {k}]\n",
+            "ldrb {v}, [{x}, {k}]\n",
             "ldrsb r7, [{p0}, {k}]\n",
-            "muls r7, r6, r7\n",
+            "muls r7, {v}, r7\n",
             "add r8, r7\n",
             "ldrsb r7, [{p1}, {k}]\n",
-            "muls r7, r6, r7\n",
+            "muls r7, {v}, r7\n",
             "add r9, r7\n",
             "ldrsb r7, [{p2}, {k}]\n",
-            "muls r7, r6, r7\n",
+            "muls r7, {v}, r7\n",
             "add r10, r7\n",
             "ldrsb r7, [{p3}, {k}]\n",
-            "muls r7, r6, r7\n",
+            "muls r7, {v}, r7\n",
             "add r11, r7\n",
             "adds {k}, #1\n",
         )
@@ -42,19 +42,19 @@ macro_rules! encoder_step {
 macro_rules! decoder_step {
     () => {
         concat!(
-            "ldrb r6, [{q}, {k}]\n",
-            "add r6, r12\n",
+            "ldrb {v}, [{q}, {k}]\n",
+            "add {v}, r12\n",
             "ldrsb r7, [{p0}, {k}]\n",
-            "muls r7, r6, r7\n",
+            "muls r7, {v}, r7\n",
             "add r8, r7\n",
             "ldrsb r7, [{p1}, {k}]\n",
-            "muls r7, r6, r7\n",
+            "muls r7, {v}, r7\n",
             "add r9, r7\n",
             "ldrsb r7, [{p2}, {k}]\n",
-            "muls r7, r6, r7\n",
+            "muls r7, {v}, r7\n",
             "add r10, r7\n",
             "ldrsb r7, [{p3}, {k}]\n",
-            "muls r7, r6, r7\n",
+            "muls r7, {v}, r7\n",
             "add r11, r7\n",
             "adds {k}, #1\n",
         )
@@ -79,16 +79,16 @@ unsafe fn dot4_u8_i8_asm(x: *const u8, rows: [*const i8; 4], n: usize) -> [i32; 
     let (a0, a1, a2, a3): (i32, i32, i32, i32);
     // SAFETY: the loop reads `x[-n..0]` and `row[-n..0]` relative to the end pointers, which the
     // caller guarantees readable, and stops when `k` reaches zero (`n` is a non-zero multiple of
-    // the unrolling, so it does). r6 and r7 are saved and restored around the block (8 bytes of
-    // stack); r8-r11 and the flags are declared clobbered.
+    // the unrolling, so it does). r7, never an operand, is saved and restored around the block
+    // (4 bytes of stack); r8-r11 and the flags are declared clobbered.
     unsafe {
         asm!(
-            "push {{r6, r7}}",
-            "movs r6, #0",
-            "mov r8, r6",
-            "mov r9, r6",
-            "mov r10, r6",
-            "mov r11, r6",
+            "push {{r7}}",
+            "movs {v}, #0",
+            "mov r8, {v}",
+            "mov r9, {v}",
+            "mov r10, {v}",
+            "mov r11, {v}",
             "2:",
             encoder_step!(),
             encoder_step!(),
@@ -99,13 +99,14 @@ unsafe fn dot4_u8_i8_asm(x: *const u8, rows: [*const i8; 4], n: usize) -> [i32; 
             "mov {p1}, r9",
             "mov {p2}, r10",
             "mov {p3}, r11",
-            "pop {{r6, r7}}",
+            "pop {{r7}}",
             k = inout(reg) k => _,
             x = in(reg) x,
             p0 = inout(reg) rows[0] => a0,
             p1 = inout(reg) rows[1] => a1,
             p2 = inout(reg) rows[2] => a2,
             p3 = inout(reg) rows[3] => a3,
+            v = out(reg) _,
             out("r8") _,
             out("r9") _,
             out("r10") _,
@@ -133,15 +134,15 @@ unsafe fn dot4_code_i8_asm(code: *const u8, zero_point: u8, rows: [*const i8; 4]
     // clobbers r12.
     unsafe {
         asm!(
-            "push {{r6, r7}}",
-            "ldr r6, [{k}]",
-            "mov r12, r6",
+            "push {{r7}}",
+            "ldr {v}, [{k}]",
+            "mov r12, {v}",
             "ldr {k}, [{k}, #4]",
-            "movs r6, #0",
-            "mov r8, r6",
-            "mov r9, r6",
-            "mov r10, r6",
-            "mov r11, r6",
+            "movs {v}, #0",
+            "mov r8, {v}",
+            "mov r9, {v}",
+            "mov r10, {v}",
+            "mov r11, {v}",
             "2:",
             decoder_step!(),
             decoder_step!(),
@@ -152,13 +153,14 @@ unsafe fn dot4_code_i8_asm(code: *const u8, zero_point: u8, rows: [*const i8; 4]
             "mov {p1}, r9",
             "mov {p2}, r10",
             "mov {p3}, r11",
-            "pop {{r6, r7}}",
+            "pop {{r7}}",
             k = inout(reg) start.as_ptr() => _,
             q = in(reg) code,
             p0 = inout(reg) rows[0] => a0,
             p1 = inout(reg) rows[1] => a1,
             p2 = inout(reg) rows[2] => a2,
             p3 = inout(reg) rows[3] => a3,
+            v = out(reg) _,
             out("r8") _,
             out("r9") _,
             out("r10") _,
