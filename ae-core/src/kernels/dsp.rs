@@ -17,11 +17,21 @@ use core::arch::asm;
 macro_rules! row_step {
     ($addr:literal, $acc:literal) => {
         concat!(
-            "ldr {t}, ", $addr, "\n",
+            "ldr {t}, ",
+            $addr,
+            "\n",
             "sxtb16 {v}, {t}\n",
             "sxtb16 {t}, {t}, ror #8\n",
-            "smlad {", $acc, "}, {x02}, {v}, {", $acc, "}\n",
-            "smlad {", $acc, "}, {x13}, {t}, {", $acc, "}\n",
+            "smlad {",
+            $acc,
+            "}, {x02}, {v}, {",
+            $acc,
+            "}\n",
+            "smlad {",
+            $acc,
+            "}, {x13}, {t}, {",
+            $acc,
+            "}\n",
         )
     };
 }
@@ -142,7 +152,10 @@ four_row_kernel!(
 /// `sum x[k] * w[k]` for `k` in `from..to`, the plain way.
 #[inline(always)]
 fn tail<X: Copy + Into<i32>>(x: &[X], w: &[i8], from: usize, to: usize) -> i32 {
-    let (x, w) = (x.get(from..to).unwrap_or(&[]), w.get(from..to).unwrap_or(&[]));
+    let (x, w) = (
+        x.get(from..to).unwrap_or(&[]),
+        w.get(from..to).unwrap_or(&[]),
+    );
     x.iter().zip(w).fold(0i32, |acc, (&a, &b)| {
         acc.wrapping_add(a.into() * i32::from(b))
     })

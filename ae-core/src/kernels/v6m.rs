@@ -123,7 +123,12 @@ unsafe fn dot4_u8_i8_asm(x: *const u8, rows: [*const i8; 4], n: usize) -> [i32; 
 /// # Safety
 /// As [`dot4_u8_i8_asm`], with `code` in place of `x`.
 #[inline(always)]
-unsafe fn dot4_code_i8_asm(code: *const u8, zero_point: u8, rows: [*const i8; 4], n: usize) -> [i32; 4] {
+unsafe fn dot4_code_i8_asm(
+    code: *const u8,
+    zero_point: u8,
+    rows: [*const i8; 4],
+    n: usize,
+) -> [i32; 4] {
     // SAFETY: as in `dot4_u8_i8_asm`.
     let (code, rows) = unsafe { (code.add(n), rows.map(|r| r.add(n))) };
     // Six low registers are all taken by pointers and the index, so the negated zero point and
@@ -177,7 +182,11 @@ unsafe fn dot4_code_i8_asm(code: *const u8, zero_point: u8, rows: [*const i8; 4]
 fn lengths(x_len: usize, rows: &[&[i8]; 4]) -> (usize, usize) {
     let n = rows.iter().fold(x_len, |n, r| n.min(r.len()));
     // Below 2^31 the negative start index is exact; longer rows are not a real model's.
-    let main = if n < (1 << 31) { n / UNROLL * UNROLL } else { 0 };
+    let main = if n < (1 << 31) {
+        n / UNROLL * UNROLL
+    } else {
+        0
+    };
     (n, main)
 }
 
@@ -193,7 +202,12 @@ pub fn dot4_u8_i8(x: &[u8], rows: [&[i8]; 4]) -> [i32; 4] {
         [0; 4]
     };
     for (a, row) in acc.iter_mut().zip(rows) {
-        for (&p, &w) in x.get(main..n).unwrap_or(&[]).iter().zip(row.get(main..n).unwrap_or(&[])) {
+        for (&p, &w) in x
+            .get(main..n)
+            .unwrap_or(&[])
+            .iter()
+            .zip(row.get(main..n).unwrap_or(&[]))
+        {
             *a = a.wrapping_add(i32::from(p) * i32::from(w));
         }
     }
