@@ -48,30 +48,39 @@ const CODED_MAX: usize = ae_core::entropy::max_coded_len(LATENT);
 #[cfg(all(feature = "fpu", float_asset, not(feature = "panic-check")))]
 static EXPECTED_FLOAT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/expected-float.bin"));
 
-/// Small models whose sizes reach the kernels' tail loops, odd last rows and block variants
-/// (made by build.rs: see `SMALL_MODELS` there), their test images, and the host's codes and
-/// pixels: (label, input, latent, model, images, expected).
+/// A small model whose sizes reach the kernels' tail loops, odd last rows or block variants
+/// (made by build.rs: see `SMALL_MODELS` there), its test images, and the host's codes and pixels.
 #[cfg(not(feature = "panic-check"))]
-static SMALL_MODELS: [(&str, usize, usize, &Aligned<[u8]>, &[u8], &[u8]); 2] = [
-    (
-        "35/7 model (tails, odd rows, misaligned scratch)",
-        35,
-        7,
-        &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/odd-model.tnae"))),
-        include_bytes!(concat!(env!("OUT_DIR"), "/odd-images.bin")),
-        include_bytes!(concat!(env!("OUT_DIR"), "/odd-expected.bin")),
-    ),
-    (
-        "40/24 model (rows of 8 * odd)",
-        40,
-        24,
-        &Aligned(*include_bytes!(concat!(
+struct SmallModel {
+    label: &'static str,
+    input: usize,
+    latent: usize,
+    model: &'static Aligned<[u8]>,
+    images: &'static [u8],
+    expected: &'static [u8],
+}
+
+#[cfg(not(feature = "panic-check"))]
+static SMALL_MODELS: [SmallModel; 2] = [
+    SmallModel {
+        label: "35/7 model (tails, odd rows, misaligned scratch)",
+        input: 35,
+        latent: 7,
+        model: &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/odd-model.tnae"))),
+        images: include_bytes!(concat!(env!("OUT_DIR"), "/odd-images.bin")),
+        expected: include_bytes!(concat!(env!("OUT_DIR"), "/odd-expected.bin")),
+    },
+    SmallModel {
+        label: "40/24 model (rows of 8 * odd)",
+        input: 40,
+        latent: 24,
+        model: &Aligned(*include_bytes!(concat!(
             env!("OUT_DIR"),
             "/blocks-model.tnae"
         ))),
-        include_bytes!(concat!(env!("OUT_DIR"), "/blocks-images.bin")),
-        include_bytes!(concat!(env!("OUT_DIR"), "/blocks-expected.bin")),
-    ),
+        images: include_bytes!(concat!(env!("OUT_DIR"), "/blocks-images.bin")),
+        expected: include_bytes!(concat!(env!("OUT_DIR"), "/blocks-expected.bin")),
+    },
 ];
 
 /// A 35 -> 7 float model (made by build.rs) for the `odd` images, and the host's latent and
@@ -189,8 +198,8 @@ fn run() -> bool {
         );
     }
     ok &= run_entropy(&mut counter, &model);
-    for (label, input, latent, model, images, expected) in SMALL_MODELS {
-        ok &= run_small_model(label, input, latent, &model.0, images, expected);
+    for small in &SMALL_MODELS {
+        ok &= run_small_model(small);
     }
     #[cfg(feature = "fpu")]
     {
@@ -301,16 +310,18 @@ fn run_entropy(counter: &mut counter::Counter, model: &Model<'_>) -> bool {
 /// pixel against the host's. The decoder's scratch starts at an odd half-word (not 4-byte
 /// aligned) when the latent size is odd, which sends the DSP decoder down its fallback.
 #[cfg(not(feature = "panic-check"))]
-fn run_small_model(
-    label: &str,
-    input: usize,
-    latent: usize,
-    model: &[u8],
-    images: &[u8],
-    expected: &[u8],
-) -> bool {
+fn run_small_model(small: &SmallModel) -> bool {
     const MAX: usize = 64;
-    let Ok(ae_core::format::ModelRef::Int8(model)) = ae_core::format::ModelRef::parse(model) else {
+    let SmallModel {
+        label,
+        input,
+        latent,
+        model,
+        images,
+        expected,
+    } = *small;
+    let Ok(ae_core::format::ModelRef::Int8(model)) = ae_core::format::ModelRef::parse(&model.0)
+    else {
         report::line(format_args!("{label} failed to load"));
         return false;
     };
@@ -354,7 +365,7 @@ fn run_small_float() -> bool {
         report::line(format_args!("35/7 float model failed to load"));
         return false;
     };
-    let images = SMALL_MODELS[0].4;
+    let images = SMALL_MODELS[0].images;
     let count = images.len() / INPUT;
     if count == 0 || ODD_FLOAT_EXPECTED.len() != count * 4 * (LATENT_ODD + INPUT) {
         report::line(format_args!(

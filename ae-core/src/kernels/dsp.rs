@@ -175,7 +175,7 @@ fn four_rows(block: &[i8], row_len: usize) -> Option<[&[i8]; 4]> {
 #[inline(always)]
 pub fn dot4_u8_i8(x: &[u8], block: &[i8]) -> [i32; 4] {
     let n = x.len();
-    if n % 8 == 0 && n > 0 && block.len() >= 4 * n {
+    if n.is_multiple_of(8) && n > 0 && block.len() >= 4 * n {
         // SAFETY: `x` holds n = 8 * (n / 8) pixels and `block` four rows of n weights at stride n.
         unsafe { dot4_u8_i8_blocks(x.as_ptr(), block.as_ptr(), n, n / 8) }
     } else {
@@ -222,11 +222,11 @@ pub fn dot4_paired_i16_i8(paired: &[i16], block: &[i8]) -> [i32; 4] {
     let n = paired.len();
     // Double-word reads need 4-byte alignment.
     let aligned = paired.as_ptr().align_offset(4) == 0;
-    if n % 16 == 0 && n > 0 && aligned && block.len() >= 4 * n {
+    if n.is_multiple_of(16) && n > 0 && aligned && block.len() >= 4 * n {
         // SAFETY: `paired` is aligned and holds n = 16 * (n / 16) halves; `block` holds four rows
         // of n weights at stride n.
         unsafe { dot4_pairs_i8_blocks16(paired.as_ptr(), block.as_ptr(), n, n / 16) }
-    } else if n % 8 == 0 && n > 0 && aligned && block.len() >= 4 * n {
+    } else if n.is_multiple_of(8) && n > 0 && aligned && block.len() >= 4 * n {
         // SAFETY: as above, with n = 8 * (n / 8).
         unsafe { dot4_pairs_i8_blocks(paired.as_ptr(), block.as_ptr(), n, n / 8) }
     } else {
