@@ -10,8 +10,10 @@
 //! follow the same lanes and reduction tree (multiply then add, no FMA, which would round
 //! differently), the integer ones are exact in any order; `tests/kernels.rs` checks both against
 //! the portable code bit for bit. Left to the auto-vectorizer, the portable code ran two to four
-//! times slower on x86-64. On a microcontroller the portable code (or the `dsp` module's assembly
-//! on Cortex-M4/M7) is all there is.
+//! times slower on x86-64. On a microcontroller the assembly modules take over where they apply,
+//! each four output rows per pass and each equal to the portable code: `dsp` (int8 on `SMLAD`,
+//! Cortex-M4/M7/M33), `fpv4` (float on `VMLA.F32` with the sixteen lanes in FPU registers, their
+//! hard-float builds) and `v6m` (int8 on Cortex-M0/M0+); other cores run the portable loops.
 
 #[cfg(ae_core_dsp)]
 pub mod dsp;
