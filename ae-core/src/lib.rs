@@ -56,7 +56,10 @@ pub mod pixels;
 /// The int8 layer functions, dispatched and portable, for tests that compare the two.
 #[doc(hidden)]
 pub mod int8_kernels {
-    pub use crate::int8::{decode_portable, decode_unchecked, encode_portable, encode_unchecked};
+    pub use crate::int8::{
+        decode_portable, decode_unchecked, decode_with, encode_portable, encode_unchecked,
+        encode_with,
+    };
 }
 
 pub use aligned::Aligned;

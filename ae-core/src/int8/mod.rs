@@ -9,8 +9,10 @@
 
 pub mod requant;
 pub mod sigmoid_lut;
-#[cfg(all(target_arch = "x86_64", any(feature = "std", target_feature = "avx2")))]
+#[cfg(ae_core_avx2)]
 mod x86;
+#[cfg(ae_core_avx512)]
+mod x86_512;
 
 use crate::error::ModelKind;
 use crate::format::QuantLayerRef;
@@ -18,7 +20,7 @@ use crate::format::{Int8Ref, ModelRef};
 #[cfg(not(ae_core_dsp))]
 use crate::kernels::dot_i16_i8_rows;
 use crate::kernels::dot_u8_i8_rows;
-use crate::kernels::{for_row_blocks, with_avx2};
+use crate::kernels::{dispatch, for_row_blocks, Isa};
 use crate::{Aligned, Error};
 use requant::Requant;
 
@@ -203,9 +205,16 @@ pub(super) fn prepare_codes(code: &[u8], zero_point: u8, centred: &mut [i16]) {
 /// through zips, `get` and checked slicing, so a mismatch could only shorten the output.
 #[inline]
 pub fn encode_unchecked(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
-    with_avx2!(
-        x86::encode(m, pixels, code),
-        encode_portable(m, pixels, code)
+    encode_with(Isa::detect(), m, pixels, code)
+}
+
+/// [`encode_unchecked`] on a chosen instruction set (tests compare them all).
+#[inline]
+pub fn encode_with(isa: Isa, m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
+    dispatch!(isa,
+        avx512 => x86_512::encode(m, pixels, code),
+        avx2 => x86::encode(m, pixels, code),
+        portable => encode_portable(m, pixels, code),
     )
 }
 
@@ -277,9 +286,16 @@ fn encode_quads_arm<'w, 'c>(
 /// already match the model (see [`encode_unchecked`]).
 #[inline]
 pub fn decode_unchecked(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u8]) {
-    with_avx2!(
-        x86::decode(m, code, centred, pixels),
-        decode_portable(m, code, centred, pixels)
+    decode_with(Isa::detect(), m, code, centred, pixels)
+}
+
+/// [`decode_unchecked`] on a chosen instruction set (tests compare them all).
+#[inline]
+pub fn decode_with(isa: Isa, m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u8]) {
+    dispatch!(isa,
+        avx512 => x86_512::decode(m, code, centred, pixels),
+        avx2 => x86::decode(m, code, centred, pixels),
+        portable => decode_portable(m, code, centred, pixels),
     )
 }
 

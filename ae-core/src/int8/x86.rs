@@ -196,7 +196,7 @@ pub fn decode(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u
 /// # Safety
 /// The CPU supports AVX2.
 #[inline(always)]
-unsafe fn all_in_range(bytes: &[u8], range: core::ops::RangeInclusive<u8>) -> bool {
+pub(super) unsafe fn all_in_range(bytes: &[u8], range: core::ops::RangeInclusive<u8>) -> bool {
     let (lo, hi) = (*range.start(), *range.end());
     let (chunks, tail) = bytes.as_chunks::<32>();
     // SAFETY: AVX2 is available (the caller's contract); each load reads one whole 32-byte chunk.
@@ -267,7 +267,7 @@ unsafe fn decode_blocks<X: AsRef<[[i16; 16]]> + ?Sized>(
 /// # Safety
 /// The CPU supports AVX2 and every shift is in [`HIGH_WORD_SHIFTS`].
 #[inline(always)]
-unsafe fn finish_block(
+pub(super) unsafe fn finish_block(
     bias: &[[u8; 4]; 8],
     mult: &[[u8; 4]; 8],
     shift: &[u8; 8],
@@ -329,7 +329,12 @@ unsafe fn store_pixels8(index: __m256i, out: &mut [u8; 8]) {
 /// # Safety
 /// The CPU supports AVX2.
 #[inline(always)]
-unsafe fn decoder_block(layer: &QuantLayerRef<'_>, first: usize, dots: __m256i, out: &mut [u8; 8]) {
+pub(super) unsafe fn decoder_block(
+    layer: &QuantLayerRef<'_>,
+    first: usize,
+    dots: __m256i,
+    out: &mut [u8; 8],
+) {
     let records = (
         layer
             .bias

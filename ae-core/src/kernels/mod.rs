@@ -21,8 +21,10 @@ pub mod dsp;
 pub mod fpv4;
 #[cfg(ae_core_v6m)]
 pub mod v6m;
-#[cfg(all(target_arch = "x86_64", any(feature = "std", target_feature = "avx2")))]
+#[cfg(ae_core_avx2)]
 pub(crate) mod x86;
+#[cfg(ae_core_avx512)]
+pub(crate) mod x86_512;
 
 /// Independent accumulators per dot product.
 pub const LANES: usize = 16;
@@ -209,44 +211,158 @@ pub fn sigmoid_f32(z: f32) -> f32 {
     1.0 / (1.0 + exp_f32(-z))
 }
 
-/// Runs `$avx2` when the CPU has AVX2 (checked at run time with the `std` feature, or known at
-/// compile time), `$portable` otherwise. Both must compute identical results; `tests/kernels.rs`
-/// compares them.
-macro_rules! with_avx2 {
-    ($avx2:expr, $portable:expr) => {{
-        #[cfg(all(target_arch = "x86_64", any(feature = "std", target_feature = "avx2")))]
-        {
-            #[cfg(feature = "std")]
-            let has_avx2 = std::is_x86_feature_detected!("avx2");
-            #[cfg(not(feature = "std"))]
-            let has_avx2 = true;
-            if has_avx2 {
-                // SAFETY: the CPU was just checked (or is known at compile time) to have AVX2.
-                #[allow(unused_unsafe)]
-                return unsafe { $avx2 };
-            }
+/// The instruction set the host kernels run on, chosen once per call from what the CPU has.
+///
+/// A value only exists for an instruction set this CPU supports ([`Isa::detect`],
+/// [`Isa::available`]), so passing one to the `*_with` functions is always sound. Every choice
+/// gives bit-identical results; the tests run each one against the portable code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Isa(Level);
+
+/// The instruction sets, for [`dispatch!`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Level {
+    Portable,
+    #[cfg(ae_core_avx2)]
+    Avx2,
+    #[cfg(ae_core_avx512)]
+    Avx512,
+}
+
+impl Isa {
+    /// The portable loops, always available.
+    pub const PORTABLE: Isa = Isa(Level::Portable);
+
+    /// The best instruction set this CPU has: AVX-512 with VNNI (and BW), else AVX2, else the
+    /// portable loops (checked at run time with the `std` feature, else known at compile time).
+    #[inline]
+    pub fn detect() -> Isa {
+        Self::available().last().unwrap_or(Self::PORTABLE)
+    }
+
+    /// Every instruction set this CPU has, portable first.
+    pub fn available() -> impl Iterator<Item = Isa> {
+        let levels = [
+            Some(Level::Portable),
+            #[cfg(ae_core_avx2)]
+            has_avx2().then_some(Level::Avx2),
+            #[cfg(ae_core_avx512)]
+            has_avx512().then_some(Level::Avx512),
+        ];
+        levels.into_iter().flatten().map(Isa)
+    }
+
+    /// A short name: `portable`, `avx2` or `avx512`.
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            Level::Portable => "portable",
+            #[cfg(ae_core_avx2)]
+            Level::Avx2 => "avx2",
+            #[cfg(ae_core_avx512)]
+            Level::Avx512 => "avx512",
         }
-        $portable
+    }
+}
+
+#[cfg(ae_core_avx2)]
+#[inline]
+fn has_avx2() -> bool {
+    #[cfg(feature = "std")]
+    return std::is_x86_feature_detected!("avx2");
+    #[cfg(not(feature = "std"))]
+    return cfg!(target_feature = "avx2");
+}
+
+#[cfg(ae_core_avx512)]
+#[inline]
+fn has_avx512() -> bool {
+    #[cfg(feature = "std")]
+    return std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vnni");
+    #[cfg(not(feature = "std"))]
+    return cfg!(all(
+        target_feature = "avx2",
+        target_feature = "avx512f",
+        target_feature = "avx512bw",
+        target_feature = "avx512vnni"
+    ));
+}
+
+/// Runs the arm for `$isa`: `avx512 => ...`, `avx2 => ...`, and `portable => ...` for everything
+/// else. The x86 arms call `#[target_feature]` functions, which is sound because an [`Isa`] only
+/// names an instruction set the CPU has.
+macro_rules! dispatch {
+    ($isa:expr, avx512 => $avx512:expr, avx2 => $avx2:expr, portable => $portable:expr $(,)?) => {{
+        #[allow(unreachable_patterns)]
+        match $isa.level() {
+            #[cfg(ae_core_avx512)]
+            crate::kernels::Level::Avx512 => {
+                // SAFETY: an `Isa` of this level exists only if the CPU has AVX-512 (F, BW,
+                // VNNI) and AVX2.
+                #[allow(unused_unsafe)]
+                unsafe {
+                    $avx512
+                }
+            }
+            #[cfg(ae_core_avx2)]
+            crate::kernels::Level::Avx2 => {
+                // SAFETY: an `Isa` of this level exists only if the CPU has AVX2.
+                #[allow(unused_unsafe)]
+                unsafe {
+                    $avx2
+                }
+            }
+            _ => $portable,
+        }
     }};
 }
 
-pub(crate) use with_avx2;
+pub(crate) use dispatch;
+
+impl Isa {
+    pub(crate) fn level(self) -> Level {
+        self.0
+    }
+}
 
 /// Float encoder layer: `out[j] = leaky(dot(weights[j], x) + bias[j])`, `weights` `[out][in]`.
 #[inline]
 pub fn encode_f32(weights: &[f32], bias: &[f32], x: &[f32], slope: f32, out: &mut [f32]) {
-    with_avx2!(
-        x86::encode_f32(weights, bias, x, slope, out),
-        encode_f32_portable(weights, bias, x, slope, out)
+    encode_f32_with(Isa::detect(), weights, bias, x, slope, out)
+}
+
+/// [`encode_f32`] on a chosen instruction set (tests compare them all).
+#[inline]
+pub fn encode_f32_with(
+    isa: Isa,
+    weights: &[f32],
+    bias: &[f32],
+    x: &[f32],
+    slope: f32,
+    out: &mut [f32],
+) {
+    dispatch!(isa,
+        avx512 => x86_512::encode_f32(weights, bias, x, slope, out),
+        avx2 => x86::encode_f32(weights, bias, x, slope, out),
+        portable => encode_f32_portable(weights, bias, x, slope, out),
     )
 }
 
 /// Float decoder layer: `out[i] = sigmoid(dot(weights[i], h) + bias[i])`, `weights` `[out][in]`.
 #[inline]
 pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
-    with_avx2!(
-        x86::decode_f32(weights, bias, h, out),
-        decode_f32_portable(weights, bias, h, out)
+    decode_f32_with(Isa::detect(), weights, bias, h, out)
+}
+
+/// [`decode_f32`] on a chosen instruction set (tests compare them all).
+#[inline]
+pub fn decode_f32_with(isa: Isa, weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
+    dispatch!(isa,
+        avx512 => x86_512::decode_f32(weights, bias, h, out),
+        avx2 => x86::decode_f32(weights, bias, h, out),
+        portable => decode_f32_portable(weights, bias, h, out),
     )
 }
 
@@ -286,7 +402,7 @@ fn row_dots_f32(weights: &[f32], x: &[f32], out: &mut [f32]) {
 
 /// Adds the bias to each dot product and applies LeakyReLU.
 #[inline(always)]
-fn leaky_relu_epilogue(bias: &[f32], slope: f32, out: &mut [f32]) {
+pub(crate) fn leaky_relu_epilogue(bias: &[f32], slope: f32, out: &mut [f32]) {
     for (o, b) in out.iter_mut().zip(bias) {
         let z = *o + b;
         *o = if z >= 0.0 { z } else { slope * z };
@@ -295,7 +411,7 @@ fn leaky_relu_epilogue(bias: &[f32], slope: f32, out: &mut [f32]) {
 
 /// Adds the bias to each dot product and applies the logistic function.
 #[inline(always)]
-fn sigmoid_epilogue(bias: &[f32], out: &mut [f32]) {
+pub(crate) fn sigmoid_epilogue(bias: &[f32], out: &mut [f32]) {
     for (o, b) in out.iter_mut().zip(bias) {
         *o += b;
     }

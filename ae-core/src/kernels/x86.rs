@@ -99,6 +99,20 @@ unsafe fn dot8_f32_block(block: &[f32], x: &[f32]) -> __m256 {
                 s8[4 * half + r] = _mm256_add_ps(lo[r], hi[r]);
             }
         }
+        reduce8_rows(s8)
+    }
+}
+
+/// The rest of the pairwise tree for eight rows whose width-8 step is done (`s8[r]` holds row
+/// `r`'s lanes `l + (l + 8)`), as one vector of the eight row sums, each `+ 0.0` like the
+/// portable kernel's empty tail.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+pub(crate) unsafe fn reduce8_rows(s8: [__m256; 8]) -> __m256 {
+    // SAFETY: register-only AVX instructions; AVX2 is available (the caller's contract).
+    unsafe {
         // Width 4, two rows per vector: [row a lanes 0-3 | row b lanes 0-3]. (Plain loops, not
         // closures: a closure here would be compiled without AVX2.)
         let mut s4 = [_mm256_setzero_ps(); 4];
@@ -135,7 +149,7 @@ unsafe fn dot8_f32_block(block: &[f32], x: &[f32]) -> __m256 {
 /// # Safety
 /// The CPU supports AVX2.
 #[inline(always)]
-unsafe fn reduce_f32(lo: __m256, hi: __m256) -> f32 {
+pub(crate) unsafe fn reduce_f32(lo: __m256, hi: __m256) -> f32 {
     // SAFETY: register-only AVX instructions; AVX2 is available (the caller's contract).
     unsafe {
         let s8 = _mm256_add_ps(lo, hi);

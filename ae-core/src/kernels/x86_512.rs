@@ -1,0 +1,149 @@
+//! AVX-512 float layers for x86-64 hosts: the sixteen lanes of [`super::dot_f32_rows`] are exactly
+//! one 512-bit register, so each row keeps one accumulator (multiply, then add: no FMA, which
+//! would round once instead of twice) and the pairwise reduction starts with the two 256-bit
+//! halves, as in `x86.rs`. Half the instructions of the AVX2 kernels, the same bits.
+//!
+//! Every function here needs AVX-512F and AVX2; the callers hold an [`super::Isa`] that says so.
+
+// Intrinsics by their Intel names, as the reference documents them.
+use core::arch::x86_64::*;
+
+use super::x86::{reduce8_rows, reduce_f32};
+use super::LANES;
+
+/// The two 256-bit halves of a 512-bit float vector: lanes 0-7 and 8-15.
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[inline(always)]
+unsafe fn halves(v: __m512) -> (__m256, __m256) {
+    // SAFETY: register-only AVX-512F instructions (the caller's contract).
+    unsafe {
+        (
+            _mm512_castps512_ps256(v),
+            _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v))),
+        )
+    }
+}
+
+/// `R` float dot products of `rows` with `x`, bit-identical to [`super::dot_f32_rows`].
+///
+/// # Safety
+/// The CPU supports AVX-512F and AVX2.
+#[inline(always)]
+unsafe fn dot_f32_rows<const R: usize>(rows: [&[f32]; R], x: &[f32]) -> [f32; R] {
+    let (x_chunks, x_tail) = x.as_chunks::<LANES>();
+    let mut n = x_chunks.len();
+    for r in rows {
+        n = n.min(r.len() / LANES);
+    }
+    // SAFETY: the CPU features are the caller's contract; every load reads one whole 16-float
+    // chunk at a chunk index below `n`, which no row and not `x` falls short of.
+    unsafe {
+        let mut acc = [_mm512_setzero_ps(); R];
+        for (k, xv) in x_chunks.iter().take(n).enumerate() {
+            let xv = _mm512_loadu_ps(xv.as_ptr());
+            for r in 0..R {
+                let w = _mm512_loadu_ps(rows[r].as_ptr().add(k * LANES));
+                acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(xv, w));
+            }
+        }
+        let mut out = [0.0f32; R];
+        for r in 0..R {
+            let tail_w = rows[r].get(n * LANES..).unwrap_or(&[]);
+            let mut tail = 0.0f32;
+            for (&a, &b) in x_tail.iter().zip(tail_w) {
+                tail += a * b;
+            }
+            let (lo, hi) = halves(acc[r]);
+            out[r] = reduce_f32(lo, hi) + tail;
+        }
+        out
+    }
+}
+
+/// The dot products of eight consecutive rows of `block` (each `x.len()` long, a multiple of
+/// [`LANES`]) with `x`, as one vector (row `r` in lane `r`), bit-identical to
+/// [`super::dot_f32_rows`]: one 512-bit accumulator per row, then the tree of
+/// [`reduce8_rows`] on the eight rows at once.
+///
+/// # Safety
+/// The CPU supports AVX-512F and AVX2, `x.len()` is a multiple of [`LANES`] and `block.len() >=
+/// 8 * x.len()`.
+#[inline(always)]
+unsafe fn dot8_f32_block(block: &[f32], x: &[f32]) -> __m256 {
+    let row_len = x.len();
+    let x_chunks = x.as_chunks::<LANES>().0;
+    // SAFETY: the CPU features and the lengths are the caller's contract; every load reads one
+    // whole 16-float chunk of `x` or of a row.
+    unsafe {
+        let mut acc = [_mm512_setzero_ps(); 8];
+        for (k, xv) in x_chunks.iter().enumerate() {
+            let xv = _mm512_loadu_ps(xv.as_ptr());
+            for (r, a) in acc.iter_mut().enumerate() {
+                let w = _mm512_loadu_ps(block.as_ptr().add(r * row_len + k * LANES));
+                *a = _mm512_add_ps(*a, _mm512_mul_ps(xv, w));
+            }
+        }
+        let mut s8 = [_mm256_setzero_ps(); 8];
+        for (s, a) in s8.iter_mut().zip(acc) {
+            let (lo, hi) = halves(a);
+            *s = _mm256_add_ps(lo, hi);
+        }
+        reduce8_rows(s8)
+    }
+}
+
+/// [`super::encode_f32`] with AVX-512 dot products, four rows at a time.
+///
+/// # Safety
+/// The CPU supports AVX-512F and AVX2.
+#[target_feature(enable = "avx512f,avx2")]
+pub fn encode_f32(weights: &[f32], bias: &[f32], x: &[f32], slope: f32, out: &mut [f32]) {
+    super::for_row_blocks::<f32, f32, 4>(
+        weights,
+        x.len(),
+        out,
+        // SAFETY: this function only runs on CPUs with AVX-512F and AVX2.
+        |_, rows, o| *o = unsafe { dot_f32_rows(rows, x) },
+        // SAFETY: as above.
+        |_, row, o| *o = unsafe { dot_f32_rows([row], x)[0] },
+    );
+    super::leaky_relu_epilogue(bias, slope, out);
+}
+
+/// [`super::decode_f32`] with AVX-512 dot products, eight outputs at a time.
+///
+/// # Safety
+/// The CPU supports AVX-512F and AVX2.
+#[target_feature(enable = "avx512f,avx2")]
+pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
+    let row_len = h.len();
+    let mut done = 0;
+    if row_len > 0 && row_len.is_multiple_of(LANES) {
+        let blocks = weights
+            .chunks_exact(8 * row_len)
+            .zip(out.as_chunks_mut::<8>().0);
+        for (block, o) in blocks {
+            // SAFETY: this function only runs on CPUs with AVX-512F and AVX2; `block` is eight
+            // rows of `row_len`, a multiple of `LANES`; `o` is 8 floats.
+            unsafe { _mm256_storeu_ps(o.as_mut_ptr(), dot8_f32_block(block, h)) };
+            done += 8;
+        }
+    }
+    let rest_weights = weights.get(done * row_len..).unwrap_or(&[]);
+    let rest_out = match out.get_mut(done..) {
+        Some(o) => o,
+        None => &mut [],
+    };
+    super::for_row_blocks::<f32, f32, 4>(
+        rest_weights,
+        row_len,
+        rest_out,
+        // SAFETY: this function only runs on CPUs with AVX-512F and AVX2.
+        |_, rows, o| *o = unsafe { dot_f32_rows(rows, h) },
+        // SAFETY: as above.
+        |_, row, o| *o = unsafe { dot_f32_rows([row], h)[0] },
+    );
+    super::sigmoid_epilogue(bias, out);
+}
