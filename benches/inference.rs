@@ -107,6 +107,53 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // The models prepared for this CPU (aligned weights, instruction set chosen once): what a
+    // host decoding boards' codes or compressing a data set uses.
+    let pf = ae_core::prepared::PreparedFloat::new(*float.untyped());
+    let pi = ae_core::prepared::PreparedInt8::new(*int8.untyped());
+    eprintln!(
+        "instruction set: {}",
+        ae_core::kernels::Isa::detect().name()
+    );
+    let mut g = c.benchmark_group("prepared");
+    g.bench_function("float encode+decode", |b| {
+        b.iter(|| {
+            pf.encode(black_box(&x), &mut h).unwrap();
+            pf.decode(&h, &mut y).unwrap();
+        })
+    });
+    g.bench_function("int8 encode+decode", |b| {
+        b.iter(|| {
+            pi.encode(black_box(&images[0]), &mut code).unwrap();
+            pi.decode(&code, &mut pixels).unwrap();
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("prepared-batch");
+    g.throughput(Throughput::Elements(images.len() as u64));
+    let flat: Vec<u8> = images.iter().flatten().copied().collect();
+    let mut codes = vec![0u8; images.len() * L];
+    let mut back = vec![0u8; images.len() * N];
+    g.bench_function("int8 encode+decode x1000", |b| {
+        b.iter(|| {
+            pi.encode_batch(images.len(), black_box(&flat), &mut codes)
+                .unwrap();
+            pi.decode_batch(images.len(), &codes, &mut back).unwrap();
+        })
+    });
+    let xs: Vec<f32> = flat.iter().map(|&p| ae_core::pixels::to_unit(p)).collect();
+    let mut hs = vec![0.0f32; images.len() * L];
+    let mut ys = vec![0.0f32; images.len() * N];
+    g.bench_function("float encode+decode x1000", |b| {
+        b.iter(|| {
+            pf.encode_batch(images.len(), black_box(&xs), &mut hs)
+                .unwrap();
+            pf.decode_batch(images.len(), &hs, &mut ys).unwrap();
+        })
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("baseline");
     g.bench_function("naive-float encode+decode", |b| {
         b.iter(|| naive_float(&float, black_box(&x), &mut y))

@@ -52,6 +52,8 @@ pub mod format;
 mod int8;
 pub mod kernels;
 pub mod pixels;
+#[cfg(feature = "std")]
+pub mod prepared;
 
 /// The int8 layer functions, dispatched and portable, for tests that compare the two.
 #[doc(hidden)]
