@@ -6,6 +6,7 @@
 use ae_core::format::ModelRef;
 use ae_core::int8_kernels;
 use ae_core::kernels::{self, Isa};
+use ae_core::prepared::{PreparedFloat, PreparedInt8};
 use rand::{Rng, SeedableRng};
 use trainer::data::ImageSet;
 use trainer::model::{ModelBytes, Params};
@@ -65,6 +66,128 @@ fn assert_kernels_equal_portable(isas: &[Isa], params: &Params, images: &[u8], c
             assert_eq!(pa, pb, "{name} int8 decoder, {input}/{latent}");
         }
     }
+}
+
+/// Runs the prepared models (aligned weights; packed weights for AVX-512 VNNI where the shape
+/// allows) on every instruction set this CPU has, single images and a batch, against the
+/// portable kernels on the borrowed model.
+fn assert_prepared_equals_portable(params: &Params, images: &[u8], count: usize) {
+    let (input, latent) = (params.input(), params.latent());
+    let float = ModelBytes::new(&params.to_model_file().unwrap());
+    let ModelRef::Float(f) = float.parse("f".as_ref()).unwrap() else {
+        unreachable!()
+    };
+    let int8 = int8_model(params, images, count);
+    let ModelRef::Int8(q) = int8.parse("q".as_ref()).unwrap() else {
+        unreachable!()
+    };
+    let n = images.len() / input;
+    let (mut want_codes, mut want_pixels) = (vec![0u8; n * latent], vec![0u8; n * input]);
+    let xs: Vec<f32> = images.iter().map(|&p| f32::from(p) / 255.0).collect();
+    let (mut want_h, mut want_y) = (vec![0.0f32; n * latent], vec![0.0f32; n * input]);
+    for k in 0..n {
+        let (img, x) = (&images[k * input..][..input], &xs[k * input..][..input]);
+        let (code, h) = (
+            &mut want_codes[k * latent..][..latent],
+            &mut want_h[k * latent..][..latent],
+        );
+        int8_kernels::encode_portable(&q, img, code);
+        int8_kernels::decode_portable(
+            &q,
+            code,
+            &mut vec![0; latent],
+            &mut want_pixels[k * input..][..input],
+        );
+        kernels::encode_f32_portable(f.encoder_weights, f.encoder_bias, x, f.leaky_slope, h);
+        kernels::decode_f32_portable(
+            f.decoder_weights,
+            f.decoder_bias,
+            h,
+            &mut want_y[k * input..][..input],
+        );
+    }
+    for isa in Isa::available() {
+        let name = isa.name();
+        let pi = PreparedInt8::with_isa(q, isa);
+        let (mut codes, mut pixels) = (vec![0u8; n * latent], vec![0u8; n * input]);
+        pi.encode_batch(n, images, &mut codes).unwrap();
+        pi.decode_batch(n, &codes, &mut pixels).unwrap();
+        assert_eq!(
+            codes, want_codes,
+            "{name} prepared int8 encoder, {input}/{latent}"
+        );
+        assert_eq!(
+            pixels, want_pixels,
+            "{name} prepared int8 decoder, {input}/{latent}"
+        );
+        let (mut one_code, mut one_image) = (vec![0u8; latent], vec![0u8; input]);
+        pi.encode(&images[..input], &mut one_code).unwrap();
+        pi.decode(&one_code, &mut one_image).unwrap();
+        assert_eq!(
+            one_code,
+            want_codes[..latent],
+            "{name} prepared int8, one image"
+        );
+        assert_eq!(
+            one_image,
+            want_pixels[..input],
+            "{name} prepared int8, one image"
+        );
+
+        let pf = PreparedFloat::with_isa(f, isa);
+        let (mut h, mut y) = (vec![0.0f32; n * latent], vec![0.0f32; n * input]);
+        pf.encode_batch(n, &xs, &mut h).unwrap();
+        pf.decode_batch(n, &h, &mut y).unwrap();
+        assert_eq!(
+            bits(&h),
+            bits(&want_h),
+            "{name} prepared float encoder, {input}/{latent}"
+        );
+        assert_eq!(
+            bits(&y),
+            bits(&want_y),
+            "{name} prepared float decoder, {input}/{latent}"
+        );
+    }
+}
+
+#[test]
+fn prepared_models_equal_portable_kernels_on_every_instruction_set() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    // 784/64, 1024/16 and 528/32 take the packed VNNI kernels where the CPU has them; the rest
+    // do not fit them (rows not a multiple of 16) and take the aligned generic ones.
+    for (input, latent) in [
+        (784, 64),
+        (1024, 16),
+        (528, 32),
+        (64, 8),
+        (37, 5),
+        (100, 17),
+    ] {
+        let params = Params::glorot(input, latent, 0.3, &mut rng);
+        let images: Vec<u8> = (0..input * 20).map(|_| rng.random()).collect();
+        assert_prepared_equals_portable(&params, &images, 20);
+    }
+}
+
+#[test]
+fn prepared_batches_check_their_lengths() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+    let params = Params::glorot(32, 16, 0.3, &mut rng);
+    let images: Vec<u8> = (0..32 * 4).map(|_| rng.random()).collect();
+    let int8 = int8_model(&params, &images, 4);
+    let ModelRef::Int8(q) = int8.parse("q".as_ref()).unwrap() else {
+        unreachable!()
+    };
+    let pi = PreparedInt8::new(q);
+    let mut codes = vec![0u8; 16 * 4];
+    assert!(pi.encode_batch(4, &images[..100], &mut codes).is_err());
+    assert!(pi.encode_batch(3, &images, &mut codes).is_err());
+    assert!(pi.encode_batch(usize::MAX, &images, &mut codes).is_err());
+    assert!(pi.encode_batch(4, &images, &mut codes).is_ok());
+    let mut back = vec![0u8; 32 * 4];
+    assert!(pi.decode_batch(4, &codes[..63], &mut back).is_err());
+    assert!(pi.decode_batch(4, &codes, &mut back).is_ok());
 }
 
 /// The int8 export of `params`, calibrated on `count` images of `params.input()` pixels.

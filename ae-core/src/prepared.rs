@@ -170,6 +170,37 @@ pub struct PreparedInt8<'a> {
     isa: Isa,
     encoder_weights: AlignedCopy<i8>,
     decoder_weights: AlignedCopy<i8>,
+    #[cfg(ae_core_avx512)]
+    packed: Option<Packed>,
+}
+
+/// Both layers packed for the AVX-512 VNNI kernels (`int8/vnni_packed.rs`).
+#[cfg(ae_core_avx512)]
+struct Packed {
+    encoder: AlignedCopy<i8>,
+    decoder: AlignedCopy<i8>,
+    decoder_bias: Vec<i32>,
+    table: Vec<u32>,
+}
+
+#[cfg(ae_core_avx512)]
+impl Packed {
+    fn new(m: &Int8Ref<'_>, isa: Isa) -> Option<Self> {
+        use crate::int8::vnni_packed::{fits, folded_bias, pack};
+        if !(isa.is_avx512() && fits(m)) {
+            return None;
+        }
+        let (input, latent) = m.dims.as_usize();
+        Some(Packed {
+            encoder: AlignedCopy::new(&pack(m.encoder.weights, latent, input)),
+            decoder: AlignedCopy::new(&pack(m.decoder.weights, input, latent)),
+            decoder_bias: folded_bias(&m.decoder, latent, m.latent_zero_point),
+            table: crate::sigmoid_lut::TABLE
+                .iter()
+                .map(|&v| u32::from(v))
+                .collect(),
+        })
+    }
 }
 
 impl<'a> PreparedInt8<'a> {
@@ -185,6 +216,8 @@ impl<'a> PreparedInt8<'a> {
             isa,
             encoder_weights: AlignedCopy::new(model.encoder.weights),
             decoder_weights: AlignedCopy::new(model.decoder.weights),
+            #[cfg(ae_core_avx512)]
+            packed: Packed::new(&model, isa),
         }
     }
 
@@ -221,6 +254,21 @@ impl<'a> PreparedInt8<'a> {
         let (input, latent) = self.model.dims.as_usize();
         batch_len(pixels.len(), input, images)?;
         batch_len(codes.len(), latent, images)?;
+        #[cfg(ae_core_avx512)]
+        if let Some(packed) = &self.packed {
+            for (p, c) in pixels
+                .chunks_exact(input)
+                .zip(codes.chunks_exact_mut(latent))
+            {
+                // SAFETY: `packed` exists only when the instruction set is AVX-512 with VNNI
+                // (which this CPU then has) and `fits` the model; it is this model's encoder
+                // packed; the lengths were checked above.
+                unsafe {
+                    crate::int8::vnni_packed::encode(&self.model, packed.encoder.get(), p, c)
+                };
+            }
+            return Ok(());
+        }
         let m = self.aligned();
         for (p, c) in pixels
             .chunks_exact(input)
@@ -241,6 +289,27 @@ impl<'a> PreparedInt8<'a> {
         let (input, latent) = self.model.dims.as_usize();
         batch_len(codes.len(), latent, images)?;
         batch_len(pixels.len(), input, images)?;
+        #[cfg(ae_core_avx512)]
+        if let Some(packed) = &self.packed {
+            for (c, p) in codes
+                .chunks_exact(latent)
+                .zip(pixels.chunks_exact_mut(input))
+            {
+                // SAFETY: as in `encode_batch`, for the decoder's packing, its folded bias and
+                // the widened table.
+                unsafe {
+                    crate::int8::vnni_packed::decode(
+                        &self.model,
+                        packed.decoder.get(),
+                        &packed.decoder_bias,
+                        &packed.table,
+                        c,
+                        p,
+                    )
+                };
+            }
+            return Ok(());
+        }
         let m = self.aligned();
         let mut centred = std::vec![0i16; latent];
         for (c, p) in codes

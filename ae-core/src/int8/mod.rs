@@ -9,6 +9,8 @@
 
 pub mod requant;
 pub mod sigmoid_lut;
+#[cfg(all(ae_core_avx512, feature = "std"))]
+pub(crate) mod vnni_packed;
 #[cfg(ae_core_avx2)]
 mod x86;
 #[cfg(ae_core_avx512)]

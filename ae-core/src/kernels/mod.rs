@@ -325,6 +325,12 @@ impl Isa {
     pub(crate) fn level(self) -> Level {
         self.0
     }
+
+    /// Whether this is AVX-512 with VNNI (for the packed kernels).
+    #[cfg(ae_core_avx512)]
+    pub(crate) fn is_avx512(self) -> bool {
+        self.0 == Level::Avx512
+    }
 }
 
 /// Float encoder layer: `out[j] = leaky(dot(weights[j], x) + bias[j])`, `weights` `[out][in]`.

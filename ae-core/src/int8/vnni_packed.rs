@@ -1,0 +1,236 @@
+//! Int8 layers on weights packed for AVX-512 VNNI, as XNNPACK packs them: sixteen output rows
+//! side by side, so that one `vpdpbusd` adds four inputs' products into the sixteen rows' lanes
+//! and no row ever needs a sum across lanes.
+//!
+//! Packed layout of a layer with `rows` outputs (a multiple of 16) and `len` inputs: for each
+//! block of 16 rows, for each group `g` of four inputs (the last group zero-padded), 64 bytes:
+//! row `r`'s weights `4g .. 4g + 4` at bytes `4r .. 4r + 4`. The inputs are broadcast four at a
+//! time to every lane. The decoder's zero point is folded into its bias once, at packing time:
+//! `bias + sum (q - z) w = (bias - z * sum w) + sum q w`, exact in wrapping 32-bit arithmetic
+//! like the portable sums, so the codes go in as the unsigned operand unchanged.
+//!
+//! Each `vpdpbusd` depends on the previous one into the same register (5 cycles), so the loops
+//! keep eight independent accumulators: four blocks at a time in the decoder, four blocks times
+//! even and odd groups in the encoder. Integer sums are exact in any order: every output equals
+//! the portable path's (the tests compare them).
+
+extern crate std;
+
+use core::arch::x86_64::*;
+use std::vec::Vec;
+
+use super::{encoder_code, sigmoid_lut, Int8Ref, QuantLayerRef, HIGH_WORD_SHIFTS};
+
+/// Rows per packed block (the `i32` lanes of a 512-bit register).
+pub(crate) const BLOCK: usize = 16;
+/// Largest decoder input (code length) whose broadcasts stay in registers: 16 groups of four.
+pub(crate) const MAX_DECODER_GROUPS: usize = 16;
+
+/// Packs `weights` (`[rows][len]`, `rows` a multiple of [`BLOCK`]) into the layout above.
+pub(crate) fn pack(weights: &[i8], rows: usize, len: usize) -> Vec<i8> {
+    let groups = len.div_ceil(4);
+    let mut packed = std::vec![0i8; rows * groups * 4];
+    for (block, out) in packed.chunks_exact_mut(BLOCK * groups * 4).enumerate() {
+        for g in 0..groups {
+            for r in 0..BLOCK {
+                for i in 0..4 {
+                    let (row, k) = (block * BLOCK + r, 4 * g + i);
+                    if k < len {
+                        out[(g * BLOCK + r) * 4 + i] =
+                            weights.get(row * len + k).copied().unwrap_or(0);
+                    }
+                }
+            }
+        }
+    }
+    packed
+}
+
+/// The decoder's bias with the zero point folded in: `bias[r] - z * sum_k w[r][k]`, wrapping.
+pub(crate) fn folded_bias(layer: &QuantLayerRef<'_>, len: usize, zero_point: u8) -> Vec<i32> {
+    layer
+        .bias
+        .iter()
+        .zip(layer.weights.chunks_exact(len.max(1)))
+        .map(|(b, row)| {
+            let sum = row.iter().fold(0i32, |s, &w| s.wrapping_add(i32::from(w)));
+            i32::from_le_bytes(*b).wrapping_sub(i32::from(zero_point).wrapping_mul(sum))
+        })
+        .collect()
+}
+
+/// Whether the packed kernels can run a model: whole blocks of rows in both layers, a decoder
+/// input short enough for its broadcasts to stay in registers, and every decoder shift in
+/// [`HIGH_WORD_SHIFTS`] (always, for exported models).
+pub(crate) fn fits(m: &Int8Ref<'_>) -> bool {
+    let (input, latent) = m.dims.as_usize();
+    latent > 0
+        && input > 0
+        && latent.is_multiple_of(BLOCK)
+        && input.is_multiple_of(BLOCK)
+        && latent.div_ceil(4) <= MAX_DECODER_GROUPS
+        && m.decoder
+            .shifts
+            .iter()
+            .all(|s| HIGH_WORD_SHIFTS.contains(s))
+}
+
+/// Four bytes of `bytes` from `4 * g` (zero past the end) as one little-endian word, broadcast.
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[inline(always)]
+unsafe fn broadcast4(bytes: &[u8], g: usize) -> __m512i {
+    let mut word = [0u8; 4];
+    for (w, b) in word.iter_mut().zip(bytes.iter().skip(4 * g)) {
+        *w = *b;
+    }
+    // SAFETY: register-only AVX-512F (the caller's contract).
+    unsafe { _mm512_set1_epi32(i32::from_le_bytes(word)) }
+}
+
+/// The encoder on packed weights: `packed` from [`pack`] of the encoder, `latent` rows.
+///
+/// # Safety
+/// The CPU supports AVX-512F, AVX-512BW, AVX-512 VNNI and AVX2; `fits(m)`; `packed` is the
+/// encoder packed for `m`; `pixels.len()` is the input length and `code.len()` the latent one.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2")]
+pub(crate) unsafe fn encode(m: &Int8Ref<'_>, packed: &[i8], pixels: &[u8], code: &mut [u8]) {
+    let input = m.dims.as_usize().0;
+    let groups = input.div_ceil(4);
+    let block_bytes = BLOCK * groups * 4;
+    let zero_point = i32::from(m.latent_zero_point);
+    let mut dots = [0i32; BLOCK * 4];
+    for (quad, (blocks, out)) in packed
+        .chunks(4 * block_bytes)
+        .zip(code.chunks_mut(4 * BLOCK))
+        .enumerate()
+    {
+        let n = blocks.len() / block_bytes;
+        // SAFETY: the CPU features are the caller's contract. Each load reads the 64 bytes of
+        // group `g` of block `b < n`, inside `blocks`; the stores write `dots`.
+        unsafe {
+            let mut even = [_mm512_setzero_si512(); 4];
+            let mut odd = [_mm512_setzero_si512(); 4];
+            let mut g = 0;
+            while g + 1 < groups {
+                let (x0, x1) = (broadcast4(pixels, g), broadcast4(pixels, g + 1));
+                for b in 0..n {
+                    let base = blocks.as_ptr().add(b * block_bytes + g * 64);
+                    even[b] = _mm512_dpbusd_epi32(even[b], x0, _mm512_load_si512(base.cast()));
+                    odd[b] =
+                        _mm512_dpbusd_epi32(odd[b], x1, _mm512_load_si512(base.add(64).cast()));
+                }
+                g += 2;
+            }
+            if g < groups {
+                let x0 = broadcast4(pixels, g);
+                for b in 0..n {
+                    let base = blocks.as_ptr().add(b * block_bytes + g * 64);
+                    even[b] = _mm512_dpbusd_epi32(even[b], x0, _mm512_load_si512(base.cast()));
+                }
+            }
+            for b in 0..n {
+                let sum = _mm512_add_epi32(even[b], odd[b]);
+                _mm512_storeu_si512(dots.as_mut_ptr().add(b * BLOCK).cast(), sum);
+            }
+        }
+        for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
+            *o = encoder_code(&m.encoder, zero_point, quad * 4 * BLOCK + k, dot);
+        }
+    }
+}
+
+/// The decoder's sixteen pixels of one block from its biased accumulators.
+///
+/// # Safety
+/// The CPU supports AVX-512F, AVX-512BW and AVX2; every shift is in [`HIGH_WORD_SHIFTS`];
+/// `mult` and `shift` hold the block's 16 records; `table` is the sigmoid table widened to
+/// `u32`.
+#[inline(always)]
+unsafe fn finish16(acc: __m512i, mult: &[[u8; 4]], shift: &[u8], table: &[u32], out: &mut [u8]) {
+    // SAFETY: the CPU features are the caller's contract; the loads read 64 bytes of `mult` and
+    // 16 of `shift` (both checked to be that long), the gather reads table entries at indices
+    // clamped to the table, and the store writes 16 bytes of `out` (checked).
+    unsafe {
+        if mult.len() < BLOCK
+            || shift.len() < BLOCK
+            || out.len() < BLOCK
+            || table.len() < sigmoid_lut::LEN
+        {
+            return;
+        }
+        let mult = _mm512_loadu_si512(mult.as_ptr().cast());
+        let shift = _mm512_cvtepu8_epi32(_mm_loadu_si128(shift.as_ptr().cast()));
+        // The high word of each 64-bit product acc * mult.
+        let even = _mm512_mul_epi32(acc, mult);
+        let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(acc), _mm512_srli_epi64::<32>(mult));
+        let high =
+            _mm512_mask_blend_epi32(0b1010_1010_1010_1010, _mm512_srli_epi64::<32>(even), odd);
+        let shifted = _mm512_srav_epi32(high, _mm512_sub_epi32(shift, _mm512_set1_epi32(33)));
+        let rounded = _mm512_srai_epi32::<1>(_mm512_add_epi32(shifted, _mm512_set1_epi32(1)));
+        let index = _mm512_add_epi32(rounded, _mm512_set1_epi32(sigmoid_lut::ZERO));
+        let last = _mm512_set1_epi32(sigmoid_lut::LEN as i32 - 1);
+        let index = _mm512_min_epi32(_mm512_max_epi32(index, _mm512_setzero_si512()), last);
+        let pixels = _mm512_i32gather_epi32::<4>(index, table.as_ptr().cast());
+        _mm_storeu_si128(out.as_mut_ptr().cast(), _mm512_cvtepi32_epi8(pixels));
+    }
+}
+
+/// The decoder on packed weights and folded biases.
+///
+/// # Safety
+/// The CPU supports AVX-512F, AVX-512BW, AVX-512 VNNI and AVX2; `fits(m)`; `packed` and `bias`
+/// are the decoder packed and folded for `m`; `table` is the sigmoid table widened to `u32`;
+/// `code.len()` is the latent length and `pixels.len()` the input one.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2")]
+pub(crate) unsafe fn decode(
+    m: &Int8Ref<'_>,
+    packed: &[i8],
+    bias: &[i32],
+    table: &[u32],
+    code: &[u8],
+    pixels: &mut [u8],
+) {
+    let layer = &m.decoder;
+    let groups = code.len().div_ceil(4).min(MAX_DECODER_GROUPS);
+    let block_bytes = BLOCK * groups * 4;
+    // SAFETY: the CPU features are the caller's contract (here and below).
+    let q: [__m512i; MAX_DECODER_GROUPS] = core::array::from_fn(|g| unsafe { broadcast4(code, g) });
+    let blocks = packed
+        .chunks(4 * block_bytes)
+        .zip(bias.chunks(4 * BLOCK))
+        .zip(layer.multipliers.chunks(4 * BLOCK))
+        .zip(layer.shifts.chunks(4 * BLOCK))
+        .zip(pixels.chunks_mut(4 * BLOCK));
+    for ((((weights, bias), mult), shift), out) in blocks {
+        let n = (weights.len() / block_bytes).min(bias.len() / BLOCK);
+        // SAFETY: the CPU features are the caller's contract. Block `b < n` has its 16 biases in
+        // `bias` and its `groups` 64-byte groups in `weights`; `finish16` checks its slices.
+        unsafe {
+            let mut acc: [__m512i; 4] = core::array::from_fn(|b| {
+                if b < n {
+                    _mm512_loadu_si512(bias.as_ptr().add(b * BLOCK).cast())
+                } else {
+                    _mm512_setzero_si512()
+                }
+            });
+            for (g, qg) in q.iter().enumerate().take(groups) {
+                for (b, a) in acc.iter_mut().enumerate().take(n) {
+                    let w = weights.as_ptr().add(b * block_bytes + g * 64);
+                    *a = _mm512_dpbusd_epi32(*a, *qg, _mm512_load_si512(w.cast()));
+                }
+            }
+            for (b, a) in acc.iter().enumerate().take(n) {
+                let rows = b * BLOCK..(b + 1) * BLOCK;
+                finish16(
+                    *a,
+                    mult.get(rows.clone()).unwrap_or(&[]),
+                    shift.get(rows.clone()).unwrap_or(&[]),
+                    table,
+                    out.get_mut(rows).unwrap_or(&mut []),
+                );
+            }
+        }
+    }
+}
