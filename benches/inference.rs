@@ -122,6 +122,18 @@ fn bench(c: &mut Criterion) {
             pf.decode(&h, &mut y).unwrap();
         })
     });
+    g.bench_function("int8 encode", |b| {
+        b.iter(|| pi.encode(black_box(&images[0]), &mut code).unwrap())
+    });
+    g.bench_function("int8 decode", |b| {
+        b.iter(|| pi.decode(black_box(&code), &mut pixels).unwrap())
+    });
+    g.bench_function("float encode", |b| {
+        b.iter(|| pf.encode(black_box(&x), &mut h).unwrap())
+    });
+    g.bench_function("float decode", |b| {
+        b.iter(|| pf.decode(black_box(&h), &mut y).unwrap())
+    });
     g.bench_function("int8 encode+decode", |b| {
         b.iter(|| {
             pi.encode(black_box(&images[0]), &mut code).unwrap();

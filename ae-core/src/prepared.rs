@@ -178,6 +178,7 @@ pub struct PreparedInt8<'a> {
 #[cfg(ae_core_avx512)]
 struct Packed {
     encoder: AlignedCopy<i8>,
+    encoder_records: Option<crate::int8::vnni_packed::EncoderRecords>,
     decoder: AlignedCopy<i8>,
     decoder_bias: Vec<i32>,
     table: Vec<u32>,
@@ -193,6 +194,7 @@ impl Packed {
         let (input, latent) = m.dims.as_usize();
         Some(Packed {
             encoder: AlignedCopy::new(&pack(m.encoder.weights, latent, input)),
+            encoder_records: crate::int8::vnni_packed::EncoderRecords::new(&m.encoder, latent),
             decoder: AlignedCopy::new(&pack(m.decoder.weights, input, latent)),
             decoder_bias: folded_bias(&m.decoder, latent, m.latent_zero_point),
             table: crate::sigmoid_lut::TABLE
@@ -264,7 +266,13 @@ impl<'a> PreparedInt8<'a> {
                 // (which this CPU then has) and `fits` the model; it is this model's encoder
                 // packed; the lengths were checked above.
                 unsafe {
-                    crate::int8::vnni_packed::encode(&self.model, packed.encoder.get(), p, c)
+                    crate::int8::vnni_packed::encode(
+                        &self.model,
+                        packed.encoder.get(),
+                        packed.encoder_records.as_ref(),
+                        p,
+                        c,
+                    )
                 };
             }
             return Ok(());

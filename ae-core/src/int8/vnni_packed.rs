@@ -81,21 +81,34 @@ pub(crate) fn fits(m: &Int8Ref<'_>) -> bool {
 /// The CPU supports AVX-512F.
 #[inline(always)]
 unsafe fn broadcast4(bytes: &[u8], g: usize) -> __m512i {
-    let mut word = [0u8; 4];
-    for (w, b) in word.iter_mut().zip(bytes.iter().skip(4 * g)) {
-        *w = *b;
-    }
+    let word = match bytes.get(4 * g..4 * g + 4) {
+        Some(&[a, b, c, d]) => [a, b, c, d],
+        _ => {
+            let mut word = [0u8; 4];
+            for (w, b) in word.iter_mut().zip(bytes.iter().skip(4 * g)) {
+                *w = *b;
+            }
+            word
+        }
+    };
     // SAFETY: register-only AVX-512F (the caller's contract).
     unsafe { _mm512_set1_epi32(i32::from_le_bytes(word)) }
 }
 
-/// The encoder on packed weights: `packed` from [`pack`] of the encoder, `latent` rows.
+/// The encoder on packed weights: `packed` from [`pack`] of the encoder, `latent` rows;
+/// sixteen codes per vector when `records` are given, else one by one.
 ///
 /// # Safety
 /// The CPU supports AVX-512F, AVX-512BW, AVX-512 VNNI and AVX2; `fits(m)`; `packed` is the
 /// encoder packed for `m`; `pixels.len()` is the input length and `code.len()` the latent one.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2")]
-pub(crate) unsafe fn encode(m: &Int8Ref<'_>, packed: &[i8], pixels: &[u8], code: &mut [u8]) {
+pub(crate) unsafe fn encode(
+    m: &Int8Ref<'_>,
+    packed: &[i8],
+    records: Option<&EncoderRecords>,
+    pixels: &[u8],
+    code: &mut [u8],
+) {
     let input = m.dims.as_usize().0;
     let groups = input.div_ceil(4);
     let block_bytes = BLOCK * groups * 4;
@@ -125,10 +138,19 @@ pub(crate) unsafe fn encode(m: &Int8Ref<'_>, packed: &[i8], pixels: &[u8], code:
             }
             if g < groups {
                 let x0 = broadcast4(pixels, g);
-                for b in 0..n {
+                for (b, e) in even.iter_mut().enumerate().take(n) {
                     let base = blocks.as_ptr().add(b * block_bytes + g * 64);
-                    even[b] = _mm512_dpbusd_epi32(even[b], x0, _mm512_load_si512(base.cast()));
+                    *e = _mm512_dpbusd_epi32(*e, x0, _mm512_load_si512(base.cast()));
                 }
+            }
+            if let Some(records) = records {
+                for b in 0..n {
+                    let sum = _mm512_add_epi32(even[b], odd[b]);
+                    let first = quad * 4 * BLOCK + b * BLOCK;
+                    let out = out.get_mut(b * BLOCK..).unwrap_or(&mut []);
+                    codes16(records, first, zero_point, sum, out);
+                }
+                continue;
             }
             for b in 0..n {
                 let sum = _mm512_add_epi32(even[b], odd[b]);
@@ -138,6 +160,110 @@ pub(crate) unsafe fn encode(m: &Int8Ref<'_>, packed: &[i8], pixels: &[u8], code:
         for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
             *o = encoder_code(&m.encoder, zero_point, quad * 4 * BLOCK + k, dot);
         }
+    }
+}
+
+/// `Requant::apply` for sixteen biased accumulators whose shifts are all in
+/// [`HIGH_WORD_SHIFTS`]: `((high >> (shift - 33)) + 1) >> 1`, `high` the top word of
+/// `acc * mult`.
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[inline(always)]
+unsafe fn requant_high16(acc: __m512i, mult: __m512i, shift: __m512i) -> __m512i {
+    // SAFETY: register-only AVX-512F (the caller's contract).
+    unsafe {
+        let even = _mm512_mul_epi32(acc, mult);
+        let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(acc), _mm512_srli_epi64::<32>(mult));
+        let high =
+            _mm512_mask_blend_epi32(0b1010_1010_1010_1010, _mm512_srli_epi64::<32>(even), odd);
+        let shifted = _mm512_srav_epi32(high, _mm512_sub_epi32(shift, _mm512_set1_epi32(33)));
+        _mm512_srai_epi32::<1>(_mm512_add_epi32(shifted, _mm512_set1_epi32(1)))
+    }
+}
+
+/// The encoder's requantization records, split by branch, when every shift is in
+/// [`HIGH_WORD_SHIFTS`] (as for exported models): sixteen codes per vector.
+pub(crate) struct EncoderRecords {
+    bias: Vec<i32>,
+    /// Multipliers and shifts for non-negative accumulators (branch 0), then negative ones.
+    mult: [Vec<i32>; 2],
+    shift: [Vec<i32>; 2],
+}
+
+impl EncoderRecords {
+    /// The records of `layer` with `latent` channels, if every shift allows the vector formula.
+    pub(crate) fn new(layer: &QuantLayerRef<'_>, latent: usize) -> Option<Self> {
+        if layer.shifts.len() != 2 * latent
+            || layer.multipliers.len() != 2 * latent
+            || layer.bias.len() != latent
+            || !layer.shifts.iter().all(|s| HIGH_WORD_SHIFTS.contains(s))
+        {
+            return None;
+        }
+        let branch = |b: usize| -> (Vec<i32>, Vec<i32>) {
+            (0..latent)
+                .map(|j| {
+                    let k = 2 * j + b;
+                    let m = layer
+                        .multipliers
+                        .get(k)
+                        .map_or(0, |m| i32::from_le_bytes(*m));
+                    let s = layer.shifts.get(k).map_or(0, |&s| i32::from(s));
+                    (m, s)
+                })
+                .unzip()
+        };
+        let ((m0, s0), (m1, s1)) = (branch(0), branch(1));
+        Some(EncoderRecords {
+            bias: layer.bias.iter().map(|b| i32::from_le_bytes(*b)).collect(),
+            mult: [m0, m1],
+            shift: [s0, s1],
+        })
+    }
+}
+
+/// The encoder's sixteen codes of channels `first..first + 16` from their dot products.
+///
+/// # Safety
+/// The CPU supports AVX-512F and AVX-512BW; `records` covers those channels and `out` is 16
+/// bytes (both checked).
+#[inline(always)]
+unsafe fn codes16(
+    records: &EncoderRecords,
+    first: usize,
+    zero_point: i32,
+    dots: __m512i,
+    out: &mut [u8],
+) {
+    let r = first..first + BLOCK;
+    let (Some(bias), Some(m0), Some(m1), Some(s0), Some(s1), Some(out)) = (
+        records.bias.get(r.clone()),
+        records.mult[0].get(r.clone()),
+        records.mult[1].get(r.clone()),
+        records.shift[0].get(r.clone()),
+        records.shift[1].get(r.clone()),
+        out.get_mut(..BLOCK),
+    ) else {
+        return;
+    };
+    // SAFETY: the CPU features are the caller's contract; every load reads 16 `i32` of a slice
+    // just checked to hold them, and the store writes the 16 bytes of `out`.
+    unsafe {
+        let load = |v: &[i32]| _mm512_loadu_si512(v.as_ptr().cast());
+        let acc = _mm512_add_epi32(dots, load(bias));
+        let negative = _mm512_cmplt_epi32_mask(acc, _mm512_setzero_si512());
+        let mult = _mm512_mask_blend_epi32(negative, load(m0), load(m1));
+        let shift = _mm512_mask_blend_epi32(negative, load(s0), load(s1));
+        let code = _mm512_add_epi32(
+            requant_high16(acc, mult, shift),
+            _mm512_set1_epi32(zero_point),
+        );
+        let code = _mm512_min_epi32(
+            _mm512_max_epi32(code, _mm512_setzero_si512()),
+            _mm512_set1_epi32(255),
+        );
+        _mm_storeu_si128(out.as_mut_ptr().cast(), _mm512_cvtepi32_epi8(code));
     }
 }
 
@@ -162,13 +288,7 @@ unsafe fn finish16(acc: __m512i, mult: &[[u8; 4]], shift: &[u8], table: &[u32], 
         }
         let mult = _mm512_loadu_si512(mult.as_ptr().cast());
         let shift = _mm512_cvtepu8_epi32(_mm_loadu_si128(shift.as_ptr().cast()));
-        // The high word of each 64-bit product acc * mult.
-        let even = _mm512_mul_epi32(acc, mult);
-        let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(acc), _mm512_srli_epi64::<32>(mult));
-        let high =
-            _mm512_mask_blend_epi32(0b1010_1010_1010_1010, _mm512_srli_epi64::<32>(even), odd);
-        let shifted = _mm512_srav_epi32(high, _mm512_sub_epi32(shift, _mm512_set1_epi32(33)));
-        let rounded = _mm512_srai_epi32::<1>(_mm512_add_epi32(shifted, _mm512_set1_epi32(1)));
+        let rounded = requant_high16(acc, mult, shift);
         let index = _mm512_add_epi32(rounded, _mm512_set1_epi32(sigmoid_lut::ZERO));
         let last = _mm512_set1_epi32(sigmoid_lut::LEN as i32 - 1);
         let index = _mm512_min_epi32(_mm512_max_epi32(index, _mm512_setzero_si512()), last);
@@ -208,6 +328,8 @@ pub(crate) unsafe fn decode(
         // SAFETY: the CPU features are the caller's contract. Block `b < n` has its 16 biases in
         // `bias` and its `groups` 64-byte groups in `weights`; `finish16` checks its slices.
         unsafe {
+            // Even groups into `acc` (which starts at the bias), odd ones into `odd`: eight
+            // chains for four blocks.
             let mut acc: [__m512i; 4] = core::array::from_fn(|b| {
                 if b < n {
                     _mm512_loadu_si512(bias.as_ptr().add(b * BLOCK).cast())
@@ -215,11 +337,20 @@ pub(crate) unsafe fn decode(
                     _mm512_setzero_si512()
                 }
             });
+            let mut odd = [_mm512_setzero_si512(); 4];
             for (g, qg) in q.iter().enumerate().take(groups) {
-                for (b, a) in acc.iter_mut().enumerate().take(n) {
-                    let w = weights.as_ptr().add(b * block_bytes + g * 64);
-                    *a = _mm512_dpbusd_epi32(*a, *qg, _mm512_load_si512(w.cast()));
+                for b in 0..n {
+                    let w =
+                        _mm512_load_si512(weights.as_ptr().add(b * block_bytes + g * 64).cast());
+                    if g % 2 == 0 {
+                        acc[b] = _mm512_dpbusd_epi32(acc[b], *qg, w);
+                    } else {
+                        odd[b] = _mm512_dpbusd_epi32(odd[b], *qg, w);
+                    }
                 }
+            }
+            for (a, o) in acc.iter_mut().zip(odd) {
+                *a = _mm512_add_epi32(*a, o);
             }
             for (b, a) in acc.iter().enumerate().take(n) {
                 let rows = b * BLOCK..(b + 1) * BLOCK;
