@@ -26,10 +26,9 @@ fn run(
 ) -> trainer::train::Outcome {
     let opts = RunOptions {
         threads,
-        quiet: true,
         ..RunOptions::new(dir.join("m.ckpt"))
     };
-    train::train(cfg, set, &ImageSet::empty(set.rows, set.cols), &opts).unwrap()
+    train::train(cfg, set, &ImageSet::empty(set.rows(), set.cols()), &opts).unwrap()
 }
 
 #[test]
@@ -38,7 +37,6 @@ fn loss_falls_and_validation_is_reported() {
     let val = common::synthetic(20, 8, 2);
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions {
-        quiet: true,
         ..RunOptions::new(dir.path().join("m.ckpt"))
     };
     let fast = TrainConfig {
@@ -86,11 +84,10 @@ fn resume_after_interrupt_is_bit_identical() {
 
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet::empty(set.rows, set.cols);
+    let empty = ImageSet::empty(set.rows(), set.cols());
     // Interrupt mid-epoch twice (step 17 is in epoch 2), then finish.
     for stop in [17, 5] {
         let opts = RunOptions {
-            quiet: true,
             resume: stop == 5,
             stop_after_steps: Some(stop),
             ..RunOptions::new(ckpt.clone())
@@ -101,7 +98,6 @@ fn resume_after_interrupt_is_bit_identical() {
         }
     }
     let opts = RunOptions {
-        quiet: true,
         resume: true,
         ..RunOptions::new(ckpt.clone())
     };
@@ -122,10 +118,9 @@ fn resume_refuses_other_data_or_settings() {
     let dir = tempfile::tempdir().unwrap();
     run(&config(1), &set, dir.path(), 1);
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet::empty(set.rows, set.cols);
+    let empty = ImageSet::empty(set.rows(), set.cols());
     let resume = |cfg: &TrainConfig, s: &ImageSet| {
         let opts = RunOptions {
-            quiet: true,
             resume: true,
             ..RunOptions::new(ckpt.clone())
         };
@@ -160,13 +155,12 @@ fn divergence_stops_with_an_error_and_keeps_the_last_good_checkpoint() {
     let set = common::synthetic(64, 8, 7);
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet::empty(set.rows, set.cols);
+    let empty = ImageSet::empty(set.rows(), set.cols());
     let good = TrainConfig {
         epochs: 1,
         ..config(1)
     };
     let opts = RunOptions {
-        quiet: true,
         ..RunOptions::new(ckpt.clone())
     };
     train::train(&good, &set, &empty, &opts).unwrap();
@@ -181,7 +175,6 @@ fn divergence_stops_with_an_error_and_keeps_the_last_good_checkpoint() {
         ..good
     };
     let opts = RunOptions {
-        quiet: true,
         resume: false,
         ..RunOptions::new(ckpt.clone())
     };
@@ -201,7 +194,6 @@ fn invalid_settings_are_rejected_before_training() {
     let set = common::synthetic(10, 4, 8);
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions {
-        quiet: true,
         ..RunOptions::new(dir.path().join("m.ckpt"))
     };
     for bad in [
@@ -222,6 +214,6 @@ fn invalid_settings_are_rejected_before_training() {
         },
     ] {
         let e = train::train(&bad, &set, &set, &opts).unwrap_err();
-        assert!(matches!(e, Error::InvalidOption(_)), "{e}");
+        assert!(matches!(e, Error::InvalidSetting { .. }), "{e}");
     }
 }

@@ -51,9 +51,7 @@ pub const MNIST_FILES: [(&str, &str); 4] = [
 pub fn default_cache_dir() -> Result<PathBuf> {
     dirs::cache_dir()
         .map(|d| d.join("tinyae").join("mnist"))
-        .ok_or_else(|| {
-            Error::InvalidOption("no cache directory on this system: pass --data DIR".into())
-        })
+        .ok_or(Error::NoCacheDir)
 }
 
 /// Downloads a set of files from a list of mirrors.

@@ -107,12 +107,7 @@ fn read_stream(path: &Path, mut r: impl Read, known_len: Option<u64>) -> Result<
         }
         Err(e) => return Err(bad(describe(&e))),
     }
-    Ok(ImageSet {
-        pixels,
-        count,
-        rows,
-        cols,
-    })
+    ImageSet::new(pixels, rows, cols)
 }
 
 enum ReadError {
@@ -160,13 +155,13 @@ pub fn encode(set: &ImageSet) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + set.pixels.len());
     for v in [
         IMAGES_MAGIC,
-        set.count as u32,
-        set.rows as u32,
-        set.cols as u32,
+        set.count() as u32,
+        set.rows() as u32,
+        set.cols() as u32,
     ] {
         out.extend_from_slice(&v.to_be_bytes());
     }
-    out.extend_from_slice(&set.pixels);
+    out.extend_from_slice(set.pixels());
     out
 }
 
@@ -176,12 +171,7 @@ mod tests {
     use std::io::Write;
 
     fn set(count: usize) -> ImageSet {
-        ImageSet {
-            pixels: (0..count * 6).map(|v| v as u8).collect(),
-            count,
-            rows: 2,
-            cols: 3,
-        }
+        ImageSet::new((0..count * 6).map(|v| v as u8).collect(), 2, 3).unwrap()
     }
 
     fn gz(bytes: &[u8]) -> Vec<u8> {
@@ -276,10 +266,10 @@ mod tests {
     fn validation_tail_is_the_last_images() {
         let mut s = set(10);
         let v = s.split_off_tail(0.2).unwrap();
-        assert_eq!((s.count, v.count), (8, 2));
+        assert_eq!((s.count(), v.count()), (8, 2));
         assert_eq!(v.image(0), set(10).image(8));
         assert!(set(3).split_off_tail(1.0).is_err());
         assert!(set(3).split_off_tail(-0.1).is_err());
-        assert_eq!(set(3).split_off_tail(0.0).unwrap().count, 0);
+        assert_eq!(set(3).split_off_tail(0.0).unwrap().count(), 0);
     }
 }

@@ -114,9 +114,10 @@ fn decode(path: &Path, bytes: Vec<u8>) -> Result<image::DynamicImage> {
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_PICTURE_ALLOC);
     reader.limits(limits);
-    reader
-        .decode()
-        .map_err(|e| bad(format!("cannot be read as an image ({e})")))
+    reader.decode().map_err(|source| Error::Picture {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -138,12 +139,7 @@ mod tests {
         std::fs::write(&jpg, png(4)).unwrap();
         std::fs::write(&bare, png(4)).unwrap();
         let idx_named_png = dir.path().join("batch.png");
-        let images = super::super::ImageSet {
-            pixels: vec![5; 32],
-            count: 2,
-            rows: 4,
-            cols: 4,
-        };
+        let images = super::super::ImageSet::new(vec![5; 32], 4, 4).unwrap();
         std::fs::write(&idx_named_png, idx::encode(&images)).unwrap();
         for p in [&jpg, &bare] {
             assert_eq!(kind_of(p).unwrap(), InputKind::Picture);
