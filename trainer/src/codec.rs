@@ -211,6 +211,11 @@ impl<'a> CodeFile<'a> {
     }
 
     /// Parses and checks a code file (version 1 or 2); never panics.
+    ///
+    /// The framing (magic, length, CRC-32 over everything before it) follows the model file's,
+    /// but ae-core exposes only [`ae_core::format::crc32`], not its framing check (that lives in
+    /// ae-core's private `format::parse`), so the few lines of it are here. Should ae-core export
+    /// a `split_framed(bytes, magic)`, this should call it.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, CodeFileError> {
         let n = bytes.len().min(4);
         if bytes[..n] != MAGIC[..n] {
