@@ -18,6 +18,18 @@ cargo clippy --workspace --all-targets -- -D warnings
 # ae-core on its own, as a no_std user on x86-64 gets it (no `std`, so no AVX2 dispatch).
 cargo clippy -p ae-core --lib -- -D warnings
 
+step "MSRV: the workspace builds with the rust-version it declares"
+msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+if command -v rustup >/dev/null && { rustup toolchain list | grep -q "^$msrv" ||
+  rustup toolchain install "$msrv" --profile minimal; }; then
+  cargo +"$msrv" check --workspace --all-targets
+elif [ -n "${CI:-}" ]; then
+  echo "cannot install Rust $msrv to check the declared rust-version" >&2
+  exit 1
+else
+  echo "skipped: no rustup to install Rust $msrv (the declared rust-version)"
+fi
+
 step "cargo test --workspace"
 # Real-data tests read ../shared/data next to the repository unless TINYAE_DATA points elsewhere.
 cargo test --workspace

@@ -10,6 +10,10 @@
 //! modules and prints. Nothing here can import it, so the library speaks in values ([`Error`]
 //! names a [`error::Setting`], not a flag) and shows no progress of its own
 //! ([`train::Observer`]).
+#![deny(missing_docs)]
+// No `unsafe` in the trainer, but for one documented exception: the AVX2 dispatch that
+// [`multiversion!`] expands to (see `simd.rs`), which allows it where it is generated.
+#![deny(unsafe_code)]
 
 pub mod codec;
 pub mod data;

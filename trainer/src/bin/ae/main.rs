@@ -3,6 +3,8 @@
 //! The command line ([`cli`]) is a module of this binary, not of the `trainer` library, so the
 //! library cannot depend on flags or printing.
 
+#![deny(missing_docs, unsafe_code)]
+
 mod cli;
 
 use std::process::ExitCode;
