@@ -40,6 +40,12 @@ cargo test -p ae-core
 step "ae-core docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p ae-core --no-deps
 
+step "ae-core as crates.io would get it (cargo publish --dry-run)"
+# Packages ae-core alone (sources, FORMAT.md, golden files, README, licenses, changelog) and
+# builds the package outside the workspace. Needs the crates.io index. --allow-dirty: the check is
+# of the package, not of whether the work tree is committed.
+cargo publish --dry-run -p ae-core --allow-dirty
+
 step "ae-core for Cortex-M (no_std, no alloc)"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
   scripts/thumb.sh "$target" build -p ae-core --release
