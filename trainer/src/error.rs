@@ -39,6 +39,33 @@ pub enum Error {
         /// What the image decoder said.
         source: image::ImageError,
     },
+    /// A picture is not the size the model takes, or not 8-bit grey, and converting it was not
+    /// asked for.
+    #[error(
+        "{path}: is {width}x{height} {color:?}; the model takes {cols}x{rows} 8-bit grayscale"
+    )]
+    PictureNeedsConverting {
+        /// The file.
+        path: PathBuf,
+        /// Its width.
+        width: usize,
+        /// Its height.
+        height: usize,
+        /// Its pixel type.
+        color: image::ColorType,
+        /// The model's image height.
+        rows: usize,
+        /// The model's image width.
+        cols: usize,
+    },
+    /// A picture of a training folder is colour or 16-bit, and converting it was not asked for.
+    #[error("{path}: is {color:?}, not 8-bit grayscale")]
+    PictureNotGrey {
+        /// The file.
+        path: PathBuf,
+        /// Its pixel type.
+        color: image::ColorType,
+    },
     /// A picture cannot be encoded.
     #[error("{path}: cannot encode the image: {source}")]
     PictureEncode {
@@ -83,12 +110,13 @@ pub enum Error {
     #[error("no cache directory on this system")]
     NoCacheDir,
     /// Downloading failed on every mirror.
-    #[error("could not download {name}: {reasons}")]
+    #[error("could not download {name}: {failures}")]
     Download {
         /// The file.
         name: String,
-        /// Why each mirror failed (one reason per mirror, joined).
-        reasons: String,
+        /// Why each mirror failed (the last one is the `source`).
+        #[source]
+        failures: crate::data::download::MirrorFailures,
     },
     /// A model file failed to load.
     #[error("{path}: {source}")]

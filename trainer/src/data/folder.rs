@@ -133,7 +133,7 @@ mod tests {
         save(&dir.path().join("c.png"), rgb);
         let colour = read_folder(dir.path(), false).unwrap_err().to_string();
         assert!(
-            colour.contains("c.png") && colour.contains("--grayscale"),
+            colour.contains("c.png") && colour.contains("not 8-bit grayscale"),
             "{colour}"
         );
         let converted = read_folder(dir.path(), true).unwrap();

@@ -154,6 +154,8 @@ pub fn render(e: &Error) -> String {
              fixed-size codes"
         ),
         Error::PcaComponents { .. } | Error::EntropyFit { .. } => format!("invalid option: {e}"),
+        Error::PictureNeedsConverting { .. } => format!("{e} (pass --resize to convert)"),
+        Error::PictureNotGrey { .. } => format!("{e} (pass --grayscale to convert it)"),
         other => other.to_string(),
     }
 }
