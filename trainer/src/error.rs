@@ -31,6 +31,14 @@ pub enum Error {
         /// What is wrong with it (tinyae's own words, not a foreign error).
         problem: String,
     },
+    /// A data stream broke off while being read (a corrupt or truncated `.gz`, a failing disk).
+    #[error("{path}: cannot be read ({source}); a corrupt or truncated .gz file looks like this")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What the reader said.
+        source: std::io::Error,
+    },
     /// A picture file does not decode.
     #[error("{path}: cannot be read as an image ({source})")]
     Picture {

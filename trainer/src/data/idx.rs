@@ -54,10 +54,14 @@ fn read_stream(path: &Path, mut r: impl Read, known_len: Option<u64>) -> Result<
         path: path.to_path_buf(),
         problem,
     };
+    let unreadable = |source| Error::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut header = [0u8; 16];
     read_full(&mut r, &mut header).map_err(|e| match e {
         Short(n) => bad(format!("too short for an IDX header ({n} of 16 bytes)")),
-        Io(e) => bad(describe(&e)),
+        Io(e) => unreadable(e),
     })?;
     let field =
         |i: usize| u32::from_be_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
@@ -95,7 +99,7 @@ fn read_stream(path: &Path, mut r: impl Read, known_len: Option<u64>) -> Result<
     }
     let pixels = read_body(&mut r, total).map_err(|e| match e {
         Short(n) => truncated(n as u64),
-        Io(e) => bad(describe(&e)),
+        Io(e) => unreadable(e),
     })?;
     let mut extra = [0u8; 1];
     match r.read(&mut extra) {
@@ -105,7 +109,7 @@ fn read_stream(path: &Path, mut r: impl Read, known_len: Option<u64>) -> Result<
                 "has bytes after the {count} images its header declares"
             )))
         }
-        Err(e) => return Err(bad(describe(&e))),
+        Err(e) => return Err(unreadable(e)),
     }
     ImageSet::new(pixels, rows, cols)
 }
@@ -146,9 +150,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::result::Result<(), ReadE
     Ok(())
 }
 
-fn describe(e: &std::io::Error) -> String {
-    format!("cannot be read ({e}); a corrupt or truncated .gz file looks like this")
-}
+
 
 /// Encodes images as an IDX file (for tests, `ae decompress` and tools).
 pub fn encode(set: &ImageSet) -> Vec<u8> {
