@@ -75,10 +75,15 @@ fn main() {
         )
         .unwrap();
     }
-    let (odd_model, odd_images, odd_expected) = odd_sized_model();
-    std::fs::write(out.join("odd-model.tnae"), odd_model).unwrap();
-    std::fs::write(out.join("odd-images.bin"), odd_images).unwrap();
-    std::fs::write(out.join("odd-expected.bin"), odd_expected).unwrap();
+    let (model, expected) = small_float_model();
+    std::fs::write(out.join("odd-float-model.tnae"), model).unwrap();
+    std::fs::write(out.join("odd-float-expected.bin"), expected).unwrap();
+    for (name, shape, latent) in SMALL_MODELS {
+        let (model, images, expected) = small_model(shape, latent);
+        std::fs::write(out.join(format!("{name}-model.tnae")), model).unwrap();
+        std::fs::write(out.join(format!("{name}-images.bin")), images).unwrap();
+        std::fs::write(out.join(format!("{name}-expected.bin")), expected).unwrap();
+    }
     println!("cargo:rerun-if-changed=assets");
     println!("cargo:rerun-if-changed=boards");
     println!("cargo:rerun-if-env-changed=TINYAE_DATA");
@@ -386,16 +391,20 @@ fn expected_coded(model: &Embedded, images: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Input and latent size of the second, deliberately awkward model: 5x7 images into 7 codes.
-/// 35 and 7 are odd and not multiples of any kernel block, so the boards run every tail loop,
-/// the unaligned fallbacks and the odd last row that the 784/64 model never reaches.
-const ODD_INPUT: usize = 35;
-const ODD_LATENT: usize = 7;
-const ODD_IMAGES: usize = 5;
+/// Small pseudo-random models whose sizes reach the kernel paths the 784/64 model never does:
+/// - `odd`, 5x7 -> 7: odd lengths, no multiple of any kernel block, so every tail loop, the
+///   misaligned-scratch fallback and the odd last rows run;
+/// - `blocks`, 5x8 -> 24: rows of 40 and 24, multiples of 8 but not of 16, so the DSP kernels'
+///   two-groups-per-pass variant runs (the 784/64 model only takes the four-group one), and
+///   rows come in whole groups of four.
+const SMALL_MODELS: [(&str, (u32, u32), usize); 2] = [("odd", (5, 7), 7), ("blocks", (5, 8), 24)];
+/// Test images per small model.
+const SMALL_IMAGES: usize = 5;
 
-/// A deterministic pseudo-random int8 model of [`ODD_INPUT`] -> [`ODD_LATENT`], a few images
-/// (extremes included) and, per image, the host's code then pixels.
-fn odd_sized_model() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+/// A deterministic pseudo-random int8 model of `rows * cols` -> `latent`, a few images (extremes
+/// included) and, per image, the host's code then pixels.
+fn small_model((rows, cols): (u32, u32), latent: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let input = (rows * cols) as usize;
     use ae_core::format::{Int8Tensors, QuantLayerTensors, Shape};
     use ae_core::requant::Requant;
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
@@ -406,20 +415,16 @@ fn odd_sized_model() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         state
     };
     let mut weights = |n: usize| -> Vec<i8> { (0..n).map(|_| next() as u8 as i8).collect() };
-    let enc_w = weights(ODD_INPUT * ODD_LATENT);
-    let dec_w = weights(ODD_INPUT * ODD_LATENT);
+    let enc_w = weights(input * latent);
+    let dec_w = weights(input * latent);
     let rq = |m: f64| Requant::from_real(m).unwrap();
     let (pos, neg, dec) = (rq(2.0e-4), rq(0.6e-4), rq(4.0e-3));
-    let enc_mult: Vec<i32> = (0..ODD_LATENT)
+    let enc_mult: Vec<i32> = (0..latent)
         .flat_map(|_| [pos.multiplier, neg.multiplier])
         .collect();
-    let enc_shift: Vec<u8> = (0..ODD_LATENT)
-        .flat_map(|_| [pos.shift, neg.shift])
-        .collect();
-    let enc_bias: Vec<i32> = (0..ODD_LATENT as i32).map(|j| 1000 * j - 3000).collect();
-    let dec_bias: Vec<i32> = (0..ODD_INPUT as i32)
-        .map(|i| 500 * (i % 9) - 2000)
-        .collect();
+    let enc_shift: Vec<u8> = (0..latent).flat_map(|_| [pos.shift, neg.shift]).collect();
+    let enc_bias: Vec<i32> = (0..latent as i32).map(|j| 1000 * j - 3000).collect();
+    let dec_bias: Vec<i32> = (0..input as i32).map(|i| 500 * (i % 9) - 2000).collect();
     let tensors = Int8Tensors {
         latent_scale: 0.05,
         latent_zero_point: 120,
@@ -432,49 +437,95 @@ fn odd_sized_model() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         decoder: QuantLayerTensors {
             weights: &dec_w,
             bias: &dec_bias,
-            multipliers: &[dec.multiplier; ODD_INPUT],
-            shifts: &[dec.shift; ODD_INPUT],
+            multipliers: &vec![dec.multiplier; input],
+            shifts: &vec![dec.shift; input],
         },
     };
     let mut file = vec![0u8; 4096];
-    let shape = Shape { rows: 5, cols: 7 };
-    let n = ae_core::format::write_int8_shaped(
-        shape,
-        ODD_LATENT as u32,
-        0.3,
-        &tensors,
-        None,
-        &mut file,
-    )
-    .unwrap();
+    let shape = Shape { rows, cols };
+    let n =
+        ae_core::format::write_int8_shaped(shape, latent as u32, 0.3, &tensors, None, &mut file)
+            .unwrap();
     file.truncate(n);
-    let mut images = vec![255u8; ODD_INPUT];
-    images.extend([0u8; ODD_INPUT]);
-    images.extend((0..ODD_INPUT).map(|k| if k % 2 == 0 { 255 } else { 0 }));
-    images.extend((0..(ODD_IMAGES - 3) * ODD_INPUT).map(|_| next() as u8));
+    let mut images = vec![255u8; input];
+    images.extend(vec![0u8; input]);
+    images.extend((0..input).map(|k| if k % 2 == 0 { 255 } else { 0 }));
+    images.extend((0..(SMALL_IMAGES - 3) * input).map(|_| next() as u8));
     let words = aligned(&file);
     let model = match ae_core::format::ModelRef::parse(as_bytes(&words, file.len())).unwrap() {
         ae_core::format::ModelRef::Int8(m) => m,
         ae_core::format::ModelRef::Float(_) => unreachable!("written as int8"),
     };
     let mut expected = Vec::new();
-    for image in images.chunks_exact(ODD_INPUT) {
-        let mut code = [0u8; ODD_LATENT];
-        let mut pixels = [0u8; ODD_INPUT];
+    for image in images.chunks_exact(input) {
+        let mut code = vec![0u8; latent];
+        let mut pixels = vec![0u8; input];
         model.encode(image, &mut code).unwrap();
         model
-            .decode(&code, &mut [0i16; ODD_LATENT], &mut pixels)
+            .decode(&code, &mut vec![0i16; latent], &mut pixels)
             .unwrap();
         expected.extend_from_slice(&code);
         expected.extend_from_slice(&pixels);
     }
     // The model must exercise the arithmetic, not clamp everything to one value.
     let mut codes: Vec<u8> = expected
-        .chunks_exact(ODD_LATENT + ODD_INPUT)
-        .flat_map(|e| e[..ODD_LATENT].to_vec())
+        .chunks_exact(latent + input)
+        .flat_map(|e| e[..latent].to_vec())
         .collect();
     codes.sort_unstable();
     codes.dedup();
-    assert!(codes.len() >= 8, "35/7 model codes barely vary: {codes:?}");
+    assert!(
+        codes.len() >= 8,
+        "{input}/{latent} model codes barely vary: {codes:?}"
+    );
     (file, images, expected)
+}
+
+/// A deterministic pseudo-random float model of 35 -> 7 and, for the `odd` model's images, the
+/// host's latent values then output values (all as little-endian `f32` bits). 35 = 2 * 16 + 3 and
+/// 7 < 16, so the float kernels' tail loop and their no-whole-chunk case run on the board.
+fn small_float_model() -> (Vec<u8>, Vec<u8>) {
+    let (input, latent) = (35usize, 7usize);
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        // Uniform in [-0.5, 0.5): 24 random bits.
+        ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    };
+    let mut values = |n: usize| -> Vec<f32> { (0..n).map(|_| next()).collect() };
+    let (ew, eb, dw, db) = (
+        values(input * latent),
+        values(latent),
+        values(input * latent),
+        values(input),
+    );
+    let tensors = ae_core::format::FloatTensors {
+        encoder_weights: &ew,
+        encoder_bias: &eb,
+        decoder_weights: &dw,
+        decoder_bias: &db,
+    };
+    let mut file = vec![0u8; 4096];
+    let n = ae_core::format::write_float(input as u32, latent as u32, 0.3, &tensors, &mut file)
+        .unwrap();
+    file.truncate(n);
+    let words = aligned(&file);
+    let model = match ae_core::format::ModelRef::parse(as_bytes(&words, file.len())).unwrap() {
+        ae_core::format::ModelRef::Float(m) => m,
+        ae_core::format::ModelRef::Int8(_) => unreachable!("written as float"),
+    };
+    let (_, images, _) = small_model(SMALL_MODELS[0].1, SMALL_MODELS[0].2);
+    let mut expected = Vec::new();
+    for image in images.chunks_exact(input) {
+        let x: Vec<f32> = image.iter().map(|&p| ae_core::pixels::to_unit(p)).collect();
+        let (mut h, mut y) = (vec![0.0f32; latent], vec![0.0f32; input]);
+        model.encode(&x, &mut h).unwrap();
+        model.decode(&h, &mut y).unwrap();
+        for v in h.iter().chain(&y) {
+            expected.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    (file, expected)
 }

@@ -51,6 +51,13 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
   scripts/thumb.sh "$target" build -p ae-core --release
 done
 
+step "ae-core for Cortex-M: clippy on the assembly kernels' targets"
+rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf && (
+  for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    scripts/thumb.sh "$target" clippy -p ae-core --release -- -D warnings
+  done
+)
+
 step "firmware: clippy for every profile"
 # (Lints need rustup's clippy; the Debian build-std fallback only builds.)
 rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf && (

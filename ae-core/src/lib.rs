@@ -18,8 +18,8 @@
 //!   the model file: codes in fewer bytes, losslessly or with a quantization step the caller
 //!   picks (or that rate control picks to fit a byte budget).
 //! * [`kernels`] — the hand-written inner loops both paths share: portable loops shaped for
-//!   auto-vectorization, AVX2 intrinsics on x86-64 and DSP assembly on Cortex-M4/M7, all giving
-//!   the same results.
+//!   auto-vectorization, AVX2 intrinsics on x86-64 and assembly for Cortex-M0 and Cortex-M4/M7
+//!   (int8 and float), all giving the same results.
 //!
 //! Dimensions are const generics (`IN`, `LATENT`); [`Mnist`] and [`MnistInt8`] name the 784/64 model.
 //! The untyped [`format::ModelRef`] serves hosts that learn the dimensions at run time.

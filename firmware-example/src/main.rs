@@ -59,15 +59,51 @@ const CODED_MAX: usize = ae_core::entropy::max_coded_len(LATENT);
 #[cfg(all(feature = "fpu", float_asset, not(feature = "panic-check")))]
 static EXPECTED_FLOAT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/expected-float.bin"));
 
-/// A second, deliberately awkward model (35 -> 7, made by build.rs) whose sizes reach the
-/// kernels' tail loops and odd last rows, its test images, and the host's codes and pixels.
+/// A small model whose sizes reach the kernels' tail loops, odd last rows or block variants
+/// (made by build.rs: see `SMALL_MODELS` there), its test images, and the host's codes and pixels.
 #[cfg(not(feature = "panic-check"))]
-static ODD_MODEL: &Aligned<[u8]> =
-    &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/odd-model.tnae")));
+struct SmallModel {
+    label: &'static str,
+    input: usize,
+    latent: usize,
+    model: &'static Aligned<[u8]>,
+    images: &'static [u8],
+    expected: &'static [u8],
+}
+
 #[cfg(not(feature = "panic-check"))]
-static ODD_IMAGES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/odd-images.bin"));
-#[cfg(not(feature = "panic-check"))]
-static ODD_EXPECTED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/odd-expected.bin"));
+static SMALL_MODELS: [SmallModel; 2] = [
+    SmallModel {
+        label: "35/7 model (tails, odd rows, misaligned scratch)",
+        input: 35,
+        latent: 7,
+        model: &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/odd-model.tnae"))),
+        images: include_bytes!(concat!(env!("OUT_DIR"), "/odd-images.bin")),
+        expected: include_bytes!(concat!(env!("OUT_DIR"), "/odd-expected.bin")),
+    },
+    SmallModel {
+        label: "40/24 model (rows of 8 * odd)",
+        input: 40,
+        latent: 24,
+        model: &Aligned(*include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/blocks-model.tnae"
+        ))),
+        images: include_bytes!(concat!(env!("OUT_DIR"), "/blocks-images.bin")),
+        expected: include_bytes!(concat!(env!("OUT_DIR"), "/blocks-expected.bin")),
+    },
+];
+
+/// A 35 -> 7 float model (made by build.rs) for the `odd` images, and the host's latent and
+/// output values as `f32` bits.
+#[cfg(all(feature = "fpu", not(feature = "panic-check")))]
+static ODD_FLOAT_MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/odd-float-model.tnae"
+)));
+#[cfg(all(feature = "fpu", not(feature = "panic-check")))]
+static ODD_FLOAT_EXPECTED: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/odd-float-expected.bin"));
 
 /// Multiply-accumulates in one encode plus one decode of the 784/64 model.
 pub const MACS: u32 = 2 * (PIXELS * LATENT) as u32;
@@ -173,7 +209,13 @@ fn run() -> bool {
         );
     }
     ok &= run_entropy(&mut counter, &model);
-    ok &= run_odd_sized();
+    for small in &SMALL_MODELS {
+        ok &= run_small_model(small);
+    }
+    #[cfg(feature = "fpu")]
+    {
+        ok &= run_small_float();
+    }
     let mut code = [0u8; LATENT];
     let mut pixels = [0u8; PIXELS];
     let image = <&[u8; PIXELS]>::try_from(&DIGITS[..PIXELS]).ok();
@@ -275,41 +317,95 @@ fn run_entropy(counter: &mut counter::Counter, model: &Model<'_>) -> bool {
     ok
 }
 
-/// Runs the 35 -> 7 model on its images through the run-time-sized API and checks every code
-/// and pixel against the host's.
+/// Runs a small model on its images through the run-time-sized API and checks every code and
+/// pixel against the host's. The decoder's scratch starts at an odd half-word (not 4-byte
+/// aligned) when the latent size is odd, which sends the DSP decoder down its fallback.
 #[cfg(not(feature = "panic-check"))]
-fn run_odd_sized() -> bool {
-    const INPUT: usize = 35;
-    const LATENT_ODD: usize = 7;
-    let Ok(ae_core::format::ModelRef::Int8(model)) = ae_core::format::ModelRef::parse(&ODD_MODEL.0)
+fn run_small_model(small: &SmallModel) -> bool {
+    const MAX: usize = 64;
+    let SmallModel {
+        label,
+        input,
+        latent,
+        model,
+        images,
+        expected,
+    } = *small;
+    let Ok(ae_core::format::ModelRef::Int8(model)) = ae_core::format::ModelRef::parse(&model.0)
     else {
-        report::line(format_args!("35/7 model failed to load"));
+        report::line(format_args!("{label} failed to load"));
         return false;
     };
-    let images = ODD_IMAGES.len() / INPUT;
-    if images == 0 || ODD_EXPECTED.len() != images * (LATENT_ODD + INPUT) {
-        report::line(format_args!("35/7 expectations do not cover the images"));
+    let count = images.len() / input.max(1);
+    if count == 0 || input > MAX || latent >= MAX || expected.len() != count * (latent + input) {
+        report::line(format_args!(
+            "{label}: expectations do not cover the images"
+        ));
         return false;
     }
+    let mut scratch = Aligned([0i16; MAX]);
+    let offset = latent % 2;
     let mut matched = 0;
-    for (image, expected) in ODD_IMAGES
-        .chunks_exact(INPUT)
-        .zip(ODD_EXPECTED.chunks_exact(LATENT_ODD + INPUT))
+    for (image, expected) in images
+        .chunks_exact(input)
+        .zip(expected.chunks_exact(latent + input))
     {
-        let mut code = [0u8; LATENT_ODD];
-        let mut pixels = [0u8; INPUT];
-        let ran = model.encode(image, &mut code).is_ok()
-            && model
-                .decode(&code, &mut [0i16; LATENT_ODD], &mut pixels)
-                .is_ok();
-        if ran && code[..] == expected[..LATENT_ODD] && pixels[..] == expected[LATENT_ODD..] {
+        let (mut code, mut pixels) = ([0u8; MAX], [0u8; MAX]);
+        let (code, pixels) = (&mut code[..latent], &mut pixels[..input]);
+        let centred = &mut scratch.0[offset..offset + latent];
+        let ran = model.encode(image, code).is_ok() && model.decode(code, centred, pixels).is_ok();
+        if ran && code[..] == expected[..latent] && pixels[..] == expected[latent..] {
             matched += 1;
         }
     }
     report::line(format_args!(
-        "35/7 model (tails, odd rows): {matched} of {images} images match the host"
+        "{label}: {matched} of {count} images match the host"
     ));
-    matched == images
+    matched == count
+}
+
+/// Runs the 35 -> 7 float model on the `odd` images and checks every latent and output value
+/// against the host's, bit for bit: the float kernels' tails and short rows.
+#[cfg(all(feature = "fpu", not(feature = "panic-check")))]
+fn run_small_float() -> bool {
+    const INPUT: usize = 35;
+    const LATENT_ODD: usize = 7;
+    let Ok(ae_core::format::ModelRef::Float(model)) =
+        ae_core::format::ModelRef::parse(&ODD_FLOAT_MODEL.0)
+    else {
+        report::line(format_args!("35/7 float model failed to load"));
+        return false;
+    };
+    let images = SMALL_MODELS[0].images;
+    let count = images.len() / INPUT;
+    if count == 0 || ODD_FLOAT_EXPECTED.len() != count * 4 * (LATENT_ODD + INPUT) {
+        report::line(format_args!(
+            "35/7 float expectations do not cover the images"
+        ));
+        return false;
+    }
+    let mut matched = 0;
+    for (image, expected) in images
+        .chunks_exact(INPUT)
+        .zip(ODD_FLOAT_EXPECTED.chunks_exact(4 * (LATENT_ODD + INPUT)))
+    {
+        let mut x = [0.0f32; INPUT];
+        ae_core::pixels::to_unit_slice(image, &mut x);
+        let (mut h, mut y) = ([0.0f32; LATENT_ODD], [0.0f32; INPUT]);
+        let ran = model.encode(&x, &mut h).is_ok() && model.decode(&h, &mut y).is_ok();
+        let same = h
+            .iter()
+            .chain(&y)
+            .zip(expected.chunks_exact(4))
+            .all(|(v, e)| v.to_le_bytes()[..] == e[..]);
+        if ran && same {
+            matched += 1;
+        }
+    }
+    report::line(format_args!(
+        "35/7 float model (tails, short rows): {matched} of {count} images match the host bit for bit"
+    ));
+    matched == count
 }
 
 /// One encode and decode in a frame of its own, so the stack measurement sees all of it.

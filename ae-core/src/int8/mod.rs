@@ -16,7 +16,8 @@ use crate::error::ModelKind;
 use crate::format::QuantLayerRef;
 use crate::format::{Int8Ref, ModelRef};
 #[cfg(not(ae_core_dsp))]
-use crate::kernels::{dot_i16_i8_rows, dot_u8_i8_rows};
+use crate::kernels::dot_i16_i8_rows;
+use crate::kernels::dot_u8_i8_rows;
 use crate::kernels::{for_row_blocks, with_avx2};
 use crate::{Aligned, Error};
 use requant::Requant;
@@ -113,7 +114,7 @@ fn decoder_block<const R: usize>(
             let mut index = [0i32; R];
             for k in 0..R {
                 let acc = i32::from_le_bytes(bias[k]).wrapping_add(dots[k]);
-                let high = ((i64::from(acc) * i64::from(i32::from_le_bytes(mult[k]))) >> 32) as i32;
+                let high = requant::mul_high(acc, i32::from_le_bytes(mult[k]));
                 // |result| < 2^30, so adding the table's zero cannot overflow.
                 index[k] = (((high >> (u32::from(shift[k]) - 33)) + 1) >> 1) + sigmoid_lut::ZERO;
             }
@@ -123,6 +124,19 @@ fn decoder_block<const R: usize>(
             return;
         }
     }
+    decoder_block_general(layer, first, dots, out);
+}
+
+/// [`decoder_block`] channel by channel, for shifts outside [`HIGH_WORD_SHIFTS`] (no exported
+/// model has them); out of line, so the common case keeps its registers.
+#[inline(never)]
+#[cold]
+fn decoder_block_general<const R: usize>(
+    layer: &QuantLayerRef<'_>,
+    first: usize,
+    dots: [i32; R],
+    out: &mut [u8; R],
+) {
     for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
         *o = decoder_pixel(layer, first + k, dot);
     }
@@ -147,27 +161,22 @@ pub(super) fn decoder_pixel(layer: &QuantLayerRef<'_>, channel: usize, dot: i32)
 
 // Lengths must already match the model; every access is through zips, `get` and checked slicing,
 // so a mismatch could only shorten the output, never panic.
-/// Rows per block: two share each input load in the Cortex-M DSP kernels. Elsewhere (the portable
-/// build: Cortex-M0, or hosts without AVX2) four for the encoder's long rows and eight for the
-/// decoder's short ones, which LLVM vectorizes better than four.
-#[cfg(ae_core_dsp)]
-const ROWS: usize = 2;
-#[cfg(not(ae_core_dsp))]
+/// Rows per block in the generic loops. On Cortex-M the assembly kernels take rows four at a time
+/// ([`row_quads`]) and the generic loop only sees the (up to three) rows left over, one by one.
+/// Elsewhere (hosts without AVX2) four for the encoder's long rows and eight for the decoder's
+/// short ones, which LLVM vectorizes better than four.
+#[cfg(target_arch = "arm")]
+const ROWS: usize = 1;
+#[cfg(not(target_arch = "arm"))]
 const ROWS: usize = 4;
-#[cfg(ae_core_dsp)]
-const DECODE_ROWS: usize = 2;
-#[cfg(not(ae_core_dsp))]
+#[cfg(target_arch = "arm")]
+const DECODE_ROWS: usize = 1;
+#[cfg(not(target_arch = "arm"))]
 const DECODE_ROWS: usize = 8;
 
 /// Encoder dot products for a block of rows.
 #[inline(always)]
 fn encoder_dots(rows: [&[i8]; ROWS], pixels: &[u8]) -> [i32; ROWS] {
-    #[cfg(ae_core_dsp)]
-    {
-        let (a, b) = crate::kernels::dsp::dot2_u8_i8(pixels, rows[0], rows[1]);
-        [a, b]
-    }
-    #[cfg(not(ae_core_dsp))]
     dot_u8_i8_rows(rows, pixels)
 }
 
@@ -175,10 +184,7 @@ fn encoder_dots(rows: [&[i8]; ROWS], pixels: &[u8]) -> [i32; ROWS] {
 #[inline(always)]
 fn decoder_dots(rows: [&[i8]; DECODE_ROWS], centred: &[i16]) -> [i32; DECODE_ROWS] {
     #[cfg(ae_core_dsp)]
-    {
-        let (a, b) = crate::kernels::dsp::dot2_paired_i16_i8(centred, rows[0], rows[1]);
-        [a, b]
-    }
+    return rows.map(|row| crate::kernels::dsp::dot_paired_i16_i8(centred, row));
     #[cfg(not(ae_core_dsp))]
     dot_i16_i8_rows(rows, centred)
 }
@@ -208,9 +214,9 @@ pub fn encode_unchecked(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
 pub fn encode_portable(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
     let layer = &m.encoder;
     let zero_point = i32::from(m.latent_zero_point);
-    #[cfg(ae_core_dsp)]
-    let (layer_rest, code, first) = encode_pairs_dsp(layer, zero_point, pixels, code);
-    #[cfg(not(ae_core_dsp))]
+    #[cfg(target_arch = "arm")]
+    let (layer_rest, code, first) = encode_quads_arm(layer, zero_point, pixels, code);
+    #[cfg(not(target_arch = "arm"))]
     let (layer_rest, first) = (layer.weights, 0);
     for_row_blocks::<i8, u8, ROWS>(
         layer_rest,
@@ -233,29 +239,38 @@ pub fn encode_portable(m: &Int8Ref<'_>, pixels: &[u8], code: &mut [u8]) {
     );
 }
 
-/// The DSP encoder's main loop, two code bytes at a time (see [`row_pairs_dsp`]).
+/// Largest image whose pixels the DSP encoder pairs on the stack (2 KiB); larger ones use the
+/// kernel that splits the pixels itself.
 #[cfg(ae_core_dsp)]
+const PAIRED_PIXELS_MAX: usize = 1024;
+
+/// The Cortex-M encoder's main loop, four code bytes at a time (see [`row_quads`]).
+#[cfg(target_arch = "arm")]
 #[inline(always)]
-fn encode_pairs_dsp<'w, 'c>(
+fn encode_quads_arm<'w, 'c>(
     layer: &QuantLayerRef<'w>,
     zero_point: i32,
     pixels: &[u8],
     code: &'c mut [u8],
 ) -> (&'w [i8], &'c mut [u8], usize) {
-    row_pairs_dsp::<4>(
-        layer,
-        pixels.len(),
-        code,
-        |w0, w1| crate::kernels::dsp::dot2_u8_i8(pixels, w0, w1),
-        |k, acc, mult, shift| {
-            let branch = 2 * k + usize::from(acc < 0);
-            let rq = Requant {
-                multiplier: i32::from_le_bytes(mult[branch]),
-                shift: shift[branch],
-            };
-            rq.apply(acc).saturating_add(zero_point).clamp(0, 255) as u8
-        },
-    )
+    // On the DSP path the pixels are widened and paired once per image (up to
+    // `PAIRED_PIXELS_MAX`, on the stack), then every group of four rows reads them like codes.
+    #[cfg(ae_core_dsp)]
+    let mut scratch = crate::Aligned([core::mem::MaybeUninit::<i16>::uninit(); PAIRED_PIXELS_MAX]);
+    #[cfg(ae_core_dsp)]
+    let paired = crate::kernels::dsp::pair_pixels_for_smlad(pixels, &mut scratch.0);
+    row_quads(layer.weights, pixels.len(), code, |first, block, out| {
+        #[cfg(ae_core_dsp)]
+        let dots = match paired {
+            Some(paired) => crate::kernels::dsp::dot4_paired_i16_i8(paired, block),
+            None => four_row_dots_u8(pixels, block),
+        };
+        #[cfg(not(ae_core_dsp))]
+        let dots = four_row_dots_u8(pixels, block);
+        for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
+            *o = encoder_code(layer, zero_point, first + k, dot);
+        }
+    })
 }
 
 /// The int8 decoder over run-time sizes; `centred` is scratch of the code's length. Lengths must
@@ -274,9 +289,10 @@ pub fn decode_portable(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels
     prepare_codes(code, m.latent_zero_point, centred);
     let centred = &*centred;
     let layer = &m.decoder;
-    #[cfg(ae_core_dsp)]
-    let (layer_rest, pixels, first) = decode_pairs_dsp(layer, centred, pixels);
-    #[cfg(not(ae_core_dsp))]
+    #[cfg(target_arch = "arm")]
+    let (layer_rest, pixels, first) =
+        decode_quads_arm(layer, code, m.latent_zero_point, centred, pixels);
+    #[cfg(not(target_arch = "arm"))]
     let (layer_rest, first) = (layer.weights, 0);
     for_row_blocks::<i8, u8, DECODE_ROWS>(
         layer_rest,
@@ -293,65 +309,121 @@ pub fn decode_portable(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels
     );
 }
 
-/// The DSP decoder's main loop, two pixels at a time (see [`row_pairs_dsp`]).
-#[cfg(ae_core_dsp)]
+/// The Cortex-M decoder's main loop, four pixels at a time (see [`row_quads`]). The DSP kernel
+/// reads the paired centred codes; the ARMv6-M one centres the code bytes itself.
+#[cfg(target_arch = "arm")]
 #[inline(always)]
-fn decode_pairs_dsp<'w, 'p>(
+fn decode_quads_arm<'w, 'p>(
     layer: &QuantLayerRef<'w>,
+    code: &[u8],
+    zero_point: u8,
     centred: &[i16],
     pixels: &'p mut [u8],
 ) -> (&'w [i8], &'p mut [u8], usize) {
-    row_pairs_dsp::<2>(
-        layer,
-        centred.len(),
-        pixels,
-        |w0, w1| crate::kernels::dsp::dot2_paired_i16_i8(centred, w0, w1),
-        |k, acc, mult, shift| {
-            let rq = Requant {
-                multiplier: i32::from_le_bytes(mult[k]),
-                shift: shift[k],
-            };
-            sigmoid_lut::lookup(rq.apply(acc).saturating_add(sigmoid_lut::ZERO))
-        },
-    )
-}
-
-/// Walks a layer two output rows at a time with weights, biases and requantizations in step (no
-/// per-output index arithmetic or bounds checks): `dots` gives the two rows' dot products and
-/// `finish(k, acc, multipliers, shifts)` turns row `k`'s biased accumulator into its output byte,
-/// given the pair's `R` requantization records. Returns the weights and outputs it did not reach
-/// (an odd last row) and the index of the first of them.
-#[cfg(ae_core_dsp)]
-#[inline(always)]
-fn row_pairs_dsp<'w, 'o, const R: usize>(
-    layer: &QuantLayerRef<'w>,
-    row_len: usize,
-    out: &'o mut [u8],
-    dots: impl Fn(&[i8], &[i8]) -> (i32, i32),
-    finish: impl Fn(usize, i32, &[[u8; 4]; R], &[u8; R]) -> u8,
-) -> (&'w [i8], &'o mut [u8], usize) {
-    let row_len = row_len.max(1);
-    let pairs = layer
+    let row_len = centred.len().max(1);
+    let quads = layer
         .weights
-        .chunks_exact(2 * row_len)
-        .zip(layer.bias.as_chunks::<2>().0)
-        .zip(layer.multipliers.as_chunks::<R>().0)
-        .zip(layer.shifts.as_chunks::<R>().0);
+        .chunks_exact(4 * row_len)
+        .zip(layer.bias.as_chunks::<4>().0)
+        .zip(layer.multipliers.as_chunks::<4>().0)
+        .zip(layer.shifts.as_chunks::<4>().0);
     let mut done = 0;
-    for (o, (((w, b), mult), shift)) in out.as_chunks_mut::<2>().0.iter_mut().zip(pairs) {
-        let (w0, w1) = w.split_at(row_len);
-        let (d0, d1) = dots(w0, w1);
-        for (k, d) in [d0, d1].into_iter().enumerate() {
-            o[k] = finish(k, i32::from_le_bytes(b[k]).wrapping_add(d), mult, shift);
+    for (out, (((block, bias), mult), shift)) in pixels.as_chunks_mut::<4>().0.iter_mut().zip(quads)
+    {
+        let dots = four_row_dots_code(code, zero_point, centred, block);
+        if all_high_word(shift) {
+            for k in 0..4 {
+                let acc = i32::from_le_bytes(bias[k]).wrapping_add(dots[k]);
+                let high = requant::mul_high(acc, i32::from_le_bytes(mult[k]));
+                // `Requant::apply` for these shifts, plus the table's zero: (y + 1) / 2 + ZERO
+                // is (y + 1 + 2 ZERO) / 2, and |y| < 2^30 leaves room for the sum.
+                let y = high >> (u32::from(shift[k]) - 33);
+                out[k] = sigmoid_lut::lookup((y + 1 + 2 * sigmoid_lut::ZERO) >> 1);
+            }
+        } else {
+            decoder_block_general(layer, done, dots, out);
         }
-        done += 2;
+        done += 4;
     }
     let rest_weights = layer.weights.get(done * row_len..).unwrap_or(&[]);
+    let rest_out = match pixels.get_mut(done..) {
+        Some(o) => o,
+        None => &mut [],
+    };
+    (rest_weights, rest_out, done)
+}
+
+/// Whether all four shifts are in [`HIGH_WORD_SHIFTS`], given that each is in `1..=62` (the
+/// parser's promise): adding 95 to a byte sets its top bit exactly when it is at least 33, and
+/// never carries into the next byte. Five instructions instead of twelve.
+#[cfg(target_arch = "arm")]
+#[inline(always)]
+fn all_high_word(shifts: &[u8; 4]) -> bool {
+    const TOP_BITS: u32 = 0x8080_8080;
+    u32::from_le_bytes(*shifts).wrapping_add(0x5F5F_5F5F) & TOP_BITS == TOP_BITS
+}
+
+/// Walks a layer's weights four output rows at a time: `quad(first, block, out)` gets the index
+/// of the first row, the four rows' `4 * row_len` weights and their four outputs. Returns the
+/// weights and outputs it did not reach (up to three last rows) and the index of the first of them.
+#[cfg(target_arch = "arm")]
+#[inline(always)]
+fn row_quads<'w, 'o>(
+    weights: &'w [i8],
+    row_len: usize,
+    out: &'o mut [u8],
+    mut quad: impl FnMut(usize, &[i8], &mut [u8; 4]),
+) -> (&'w [i8], &'o mut [u8], usize) {
+    let row_len = row_len.max(1);
+    let mut done = 0;
+    for (o, w) in out
+        .as_chunks_mut::<4>()
+        .0
+        .iter_mut()
+        .zip(weights.chunks_exact(4 * row_len))
+    {
+        quad(done, w, o);
+        done += 4;
+    }
+    let rest_weights = weights.get(done * row_len..).unwrap_or(&[]);
     let rest_out = match out.get_mut(done..) {
         Some(o) => o,
         None => &mut [],
     };
     (rest_weights, rest_out, done)
+}
+
+/// Encoder dot products of four consecutive rows (`block`) with the pixels.
+#[cfg(target_arch = "arm")]
+#[inline(always)]
+fn four_row_dots_u8(pixels: &[u8], block: &[i8]) -> [i32; 4] {
+    #[cfg(ae_core_dsp)]
+    return crate::kernels::dsp::dot4_u8_i8(pixels, block);
+    #[cfg(ae_core_v6m)]
+    return crate::kernels::v6m::dot4_u8_i8(pixels, split_rows(block, pixels.len()));
+    #[cfg(not(any(ae_core_dsp, ae_core_v6m)))]
+    dot_u8_i8_rows(split_rows(block, pixels.len()), pixels)
+}
+
+/// Decoder dot products of four consecutive rows (`block`) with the centred code.
+#[cfg(target_arch = "arm")]
+#[inline(always)]
+#[allow(unused_variables)]
+fn four_row_dots_code(code: &[u8], zero_point: u8, centred: &[i16], block: &[i8]) -> [i32; 4] {
+    #[cfg(ae_core_dsp)]
+    return crate::kernels::dsp::dot4_paired_i16_i8(centred, block);
+    #[cfg(ae_core_v6m)]
+    return crate::kernels::v6m::dot4_code_i8(code, zero_point, split_rows(block, code.len()));
+    #[cfg(not(any(ae_core_dsp, ae_core_v6m)))]
+    dot_i16_i8_rows(split_rows(block, centred.len()), centred)
+}
+
+/// The four rows of `row_len` weights in `block` (empty rows where it is short).
+#[cfg(target_arch = "arm")]
+#[inline(always)]
+#[allow(dead_code)]
+fn split_rows(block: &[i8], row_len: usize) -> [&[i8]; 4] {
+    core::array::from_fn(|r| block.get(r * row_len..(r + 1) * row_len).unwrap_or(&[]))
 }
 
 /// An int8 model with compile-time dimensions: `[u8; IN]` pixels to a `[u8; LATENT]` code and back.

@@ -88,23 +88,94 @@ impl Requant {
     pub fn apply(self, acc: i32) -> i32 {
         // The clamp keeps a hand-built value with an out-of-range shift from overflowing.
         let shift = u32::from(self.shift.clamp(1, 62));
-        let product = i64::from(acc) * i64::from(self.multiplier);
         if shift > 32 {
             // floor((p + 2^(s-1)) / 2^s) = (floor(p / 2^(s-1)) + 1) >> 1, and for s - 1 >= 32
             // floor(p / 2^(s-1)) only needs the high word: one 32x32->64 multiply and three
             // 32-bit operations on a Cortex-M, same value. |p| < 2^62 keeps it inside i32.
-            let high = (product >> 32) as i32;
+            let high = mul_high(acc, self.multiplier);
             ((high >> (shift - 33)) + 1) >> 1
         } else {
+            let product = i64::from(acc) * i64::from(self.multiplier);
             let sum = product + (1i64 << (shift - 1));
             (sum >> shift).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
         }
     }
 }
 
+/// `floor(a * b / 2^32)`, the high word of the 64-bit product.
+///
+/// Cortex-M3 and up have `SMULL`/`SMMUL` for this; ARMv6-M (Cortex-M0) has only a 32-bit `MULS`,
+/// and the 64-bit multiply LLVM would call there costs about three times [`mul_high_split`].
+#[inline(always)]
+pub fn mul_high(a: i32, b: i32) -> i32 {
+    #[cfg(ae_core_v6m)]
+    return mul_high_split(a, b);
+    #[cfg(not(ae_core_v6m))]
+    return ((i64::from(a) * i64::from(b)) >> 32) as i32;
+}
+
+/// [`mul_high`] from four 16 x 16-bit products, for cores without a 32 x 32 -> 64 multiply.
+///
+/// With `a = ah * 2^16 + al` and `b = bh * 2^16 + bl` (`al`, `bl` unsigned 16-bit; `ah`, `bh`
+/// signed), `a * b = ah*bh * 2^32 + (ah*bl + al*bh) * 2^16 + al*bl`. Each partial product fits
+/// 32 bits; the high word is `ah*bh`, plus the high halves of the middle products, plus the carry
+/// out of their low halves and the high half of `al*bl` (a sum below `3 * 2^16`). Exact for all
+/// inputs; the tests compare it with the 64-bit product.
+#[inline(always)]
+pub fn mul_high_split(a: i32, b: i32) -> i32 {
+    let (al, ah) = ((a & 0xFFFF) as u32, a >> 16);
+    let (bl, bh) = ((b & 0xFFFF) as u32, b >> 16);
+    let low = al * bl;
+    // |ah * bl| <= 2^15 * (2^16 - 1) < 2^31: exact in i32 (likewise al * bh).
+    let mid1 = ah.wrapping_mul(bl as i32);
+    let mid2 = (al as i32).wrapping_mul(bh);
+    let carry = ((mid1 & 0xFFFF) + (mid2 & 0xFFFF) + (low >> 16) as i32) >> 16;
+    ah.wrapping_mul(bh)
+        .wrapping_add(mid1 >> 16)
+        .wrapping_add(mid2 >> 16)
+        .wrapping_add(carry)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_high_word_equals_the_64_bit_product() {
+        let edges = [
+            i32::MIN,
+            i32::MIN + 1,
+            -65_537,
+            -65_536,
+            -65_535,
+            -32_768,
+            -1,
+            0,
+            1,
+            32_767,
+            65_535,
+            65_536,
+            1 << 30,
+            i32::MAX - 1,
+            i32::MAX,
+        ];
+        let mut state = 0x2545_f491_u32;
+        let mut values = edges.to_vec();
+        for _ in 0..2_000 {
+            // xorshift32: a spread of magnitudes and signs.
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            values.push((state as i32) >> (state % 31));
+        }
+        for &a in &values {
+            for &b in values.iter().step_by(7).chain(&edges) {
+                let want = ((i64::from(a) * i64::from(b)) >> 32) as i32;
+                assert_eq!(mul_high_split(a, b), want, "{a} * {b}");
+                assert_eq!(mul_high(a, b), want, "{a} * {b}");
+            }
+        }
+    }
 
     #[test]
     fn from_real_round_trips_within_q31_precision() {

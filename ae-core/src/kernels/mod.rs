@@ -10,11 +10,17 @@
 //! follow the same lanes and reduction tree (multiply then add, no FMA, which would round
 //! differently), the integer ones are exact in any order; `tests/kernels.rs` checks both against
 //! the portable code bit for bit. Left to the auto-vectorizer, the portable code ran two to four
-//! times slower on x86-64. On a microcontroller the portable code (or the `dsp` module's assembly
-//! on Cortex-M4/M7) is all there is.
+//! times slower on x86-64. On a microcontroller the assembly modules take over where they apply,
+//! each four output rows per pass and each equal to the portable code: `dsp` (int8 on `SMLAD`,
+//! Cortex-M4/M7/M33), `fpv4` (float on `VMLA.F32` with the sixteen lanes in FPU registers, their
+//! hard-float builds) and `v6m` (int8 on Cortex-M0/M0+); other cores run the portable loops.
 
 #[cfg(ae_core_dsp)]
 pub mod dsp;
+#[cfg(ae_core_fpu)]
+pub mod fpv4;
+#[cfg(ae_core_v6m)]
+pub mod v6m;
 #[cfg(all(target_arch = "x86_64", any(feature = "std", target_feature = "avx2")))]
 pub(crate) mod x86;
 
@@ -248,13 +254,7 @@ pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
 #[doc(hidden)]
 #[inline(always)]
 pub fn encode_f32_portable(weights: &[f32], bias: &[f32], x: &[f32], slope: f32, out: &mut [f32]) {
-    for_row_blocks::<f32, f32, 4>(
-        weights,
-        x.len(),
-        out,
-        |_, rows, o| *o = dot_f32_rows(rows, x),
-        |_, row, o| *o = dot_f32_rows([row], x)[0],
-    );
+    row_dots_f32(weights, x, out);
     leaky_relu_epilogue(bias, slope, out);
 }
 
@@ -262,14 +262,26 @@ pub fn encode_f32_portable(weights: &[f32], bias: &[f32], x: &[f32], slope: f32,
 #[doc(hidden)]
 #[inline(always)]
 pub fn decode_f32_portable(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
+    row_dots_f32(weights, h, out);
+    sigmoid_epilogue(bias, out);
+}
+
+/// `out[j] = dot(weights[j], x)` for the rows of `weights` (`[out][x.len()]`): four rows at a
+/// time, or on a Cortex-M4F one row at a time in the FPU's registers (same bits either way).
+#[inline(always)]
+fn row_dots_f32(weights: &[f32], x: &[f32], out: &mut [f32]) {
+    #[cfg(ae_core_fpu)]
+    for (o, row) in out.iter_mut().zip(weights.chunks_exact(x.len().max(1))) {
+        *o = fpv4::dot_f32(x, row);
+    }
+    #[cfg(not(ae_core_fpu))]
     for_row_blocks::<f32, f32, 4>(
         weights,
-        h.len(),
+        x.len(),
         out,
-        |_, rows, o| *o = dot_f32_rows(rows, h),
-        |_, row, o| *o = dot_f32_rows([row], h)[0],
+        |_, rows, o| *o = dot_f32_rows(rows, x),
+        |_, row, o| *o = dot_f32_rows([row], x)[0],
     );
-    sigmoid_epilogue(bias, out);
 }
 
 /// Adds the bias to each dot product and applies LeakyReLU.

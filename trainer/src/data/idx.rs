@@ -150,8 +150,6 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::result::Result<(), ReadE
     Ok(())
 }
 
-
-
 /// Encodes images as an IDX file (for tests, `ae decompress` and tools).
 pub fn encode(set: &ImageSet) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + set.pixels.len());
