@@ -23,6 +23,11 @@ msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 if command -v rustup >/dev/null && { rustup toolchain list | grep -q "^$msrv" ||
   rustup toolchain install "$msrv" --profile minimal; }; then
   cargo +"$msrv" check --workspace --all-targets
+  # ae-core as firmware gets it, on both Cortex-M targets.
+  rustup target add --toolchain "$msrv" thumbv6m-none-eabi thumbv7em-none-eabihf
+  for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    cargo +"$msrv" check -p ae-core --release --target "$target"
+  done
 elif [ -n "${CI:-}" ]; then
   echo "cannot install Rust $msrv to check the declared rust-version" >&2
   exit 1
