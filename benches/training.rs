@@ -40,9 +40,7 @@ fn bench(c: &mut Criterion) {
                     epochs: 1,
                     ..TrainConfig::default()
                 };
-                let opts = RunOptions {
-                    ..RunOptions::new(dir.path().join("bench.ckpt"))
-                };
+                let opts = RunOptions::new(dir.path().join("bench.ckpt"));
                 train::train(&cfg, &set, &empty, &opts).unwrap()
             })
         },

@@ -29,9 +29,7 @@ fn mnist_subset_trains_exports_and_int8_tracks_float() {
         epochs: 3,
         ..TrainConfig::default()
     };
-    let opts = RunOptions {
-        ..RunOptions::new(tmp.path().join("c"))
-    };
+    let opts = RunOptions::new(tmp.path().join("c"));
     let out = train::train(&cfg, &splits.train, &splits.val, &opts).unwrap();
     assert!(out.history[2].loss < out.history[0].loss);
 

@@ -589,3 +589,45 @@ impl Error {
         move |source| Error::Io { path, source }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn foreign_errors_are_kept_as_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.history.json");
+        std::fs::write(&path, b"{ not json").unwrap();
+        let e = crate::train::history::History::load(&path).unwrap_err();
+        assert!(matches!(e, Error::History { .. }), "{e}");
+        let source = e.source().expect("the JSON error is kept");
+        assert!(source.downcast_ref::<serde_json::Error>().is_some());
+        assert!(e.to_string().contains("not a training history"), "{e}");
+    }
+
+    #[test]
+    fn library_messages_name_settings_not_flags() {
+        let e = crate::train::TrainConfig {
+            epochs: 0,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidSetting {
+                    setting: Setting::Epochs,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "the number of epochs must be at least 1, got 0"
+        );
+    }
+}

@@ -256,3 +256,26 @@ pub fn export_int8(float: &ModelBytes, path: &Path, splits: &Splits) -> Result<E
         int8,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latent_quantization_keeps_zero_and_clamps_to_the_range() {
+        let q = LatentRange {
+            min: -1.0,
+            max: 3.0,
+        }
+        .quant();
+        assert_eq!(q.scale, 4.0 / 255.0);
+        assert_eq!(q.zero_point, 64);
+        assert_eq!(q.round_trip(0.0), 0.0);
+        assert!((q.round_trip(1.0) - 1.0).abs() <= q.scale / 2.0);
+        assert_eq!(q.round_trip(100.0), q.round_trip(3.0 + q.scale));
+        assert!(q.round_trip(-100.0) >= -1.0 - q.scale);
+        // A range of zero width still has a positive step.
+        let flat = LatentRange { min: 0.0, max: 0.0 }.quant();
+        assert!(flat.scale > 0.0 && flat.round_trip(0.0) == 0.0);
+    }
+}

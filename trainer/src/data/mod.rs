@@ -278,3 +278,31 @@ pub fn resolve_dir(data: Option<&Path>, quiet: bool) -> Result<PathBuf> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_set_is_always_whole_images() {
+        let set = ImageSet::new(vec![1; 12], 2, 3).unwrap();
+        assert_eq!(
+            (set.count(), set.image_len(), set.images().len()),
+            (2, 6, 2)
+        );
+        assert_eq!(ImageSet::new(Vec::new(), 2, 3).unwrap().count(), 0);
+        for (len, rows, cols) in [(7, 2, 3), (5, 0, 3), (4, usize::MAX, 2)] {
+            let e = ImageSet::new(vec![0; len], rows, cols).unwrap_err();
+            assert!(matches!(e, Error::ImageSetShape { .. }), "{e}");
+        }
+        let mut grown = ImageSet::empty(2, 3);
+        grown.push(&[5; 6]).unwrap();
+        assert!(grown.push(&[5; 5]).is_err());
+        grown.append(set.clone()).unwrap();
+        assert!(grown
+            .append(ImageSet::new(vec![0; 6], 3, 2).unwrap())
+            .is_err());
+        assert_eq!((grown.count(), grown.pixels().len()), (3, 18));
+        assert_eq!(grown.image(2), set.image(1));
+    }
+}

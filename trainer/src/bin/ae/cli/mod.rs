@@ -89,24 +89,24 @@ pub struct DataArgs {
     pub grayscale: bool,
 }
 
-/// Training hyper-parameters (defaults are the notebook's).
+/// Training hyper-parameters (defaults are the notebook's, from [`trainer::train::TrainConfig`]).
 #[derive(Debug, Clone, Args)]
 pub struct HyperArgs {
     /// Epochs to train (at least 1).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = trainer::train::TrainConfig::default().epochs)]
     pub epochs: usize,
     /// Latent units (code bytes per image), 1 to 4096; the model may have at most 16,777,216
     /// parameters (2 x pixels x latent + pixels + latent).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = trainer::train::TrainConfig::default().latent)]
     pub latent: usize,
     /// Images per batch.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = trainer::train::TrainConfig::default().batch)]
     pub batch: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = trainer::optim::AdamConfig::default().lr)]
     pub lr: f32,
     /// Seed for initialization and shuffling.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = trainer::train::TrainConfig::default().seed)]
     pub seed: u64,
     /// Worker threads, at most 256 (the result does not depend on it).
     #[arg(long, default_value_t = trainer::train::DEFAULT_THREADS)]
@@ -150,7 +150,7 @@ pub struct SummaryArgs {
     #[arg(long, default_value_t = 28)]
     pub side: usize,
     /// Latent units when no model is given (1 to 4096).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = trainer::train::TrainConfig::default().latent)]
     pub latent: usize,
 }
 
@@ -285,10 +285,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Images per figure.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = trainer::report::ReportOptions::default().n)]
     pub n: usize,
     /// Seed for picking images and drawing noise.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = trainer::report::ReportOptions::default().seed)]
     pub seed: u64,
     /// Standard deviation of the Gaussian noise for the denoising figure.
     #[arg(long, default_value_t = trainer::report::DEFAULT_NOISE)]
