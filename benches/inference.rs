@@ -22,12 +22,7 @@ fn models() -> (ModelBytes, ModelBytes, Vec<[u8; N]>) {
     let images: Vec<[u8; N]> = (0..1000)
         .map(|_| std::array::from_fn(|_| rng.random()))
         .collect();
-    let calib = ImageSet {
-        pixels: images.iter().flatten().copied().collect(),
-        count: 1000,
-        rows: 28,
-        cols: 28,
-    };
+    let calib = ImageSet::new(images.iter().flatten().copied().collect(), 28, 28).unwrap();
     let ae_core::format::ModelRef::Float(f) = float.parse("bench".as_ref()).unwrap() else {
         unreachable!()
     };

@@ -20,26 +20,18 @@ fn training_set() -> (ImageSet, &'static str) {
             let pixels = (0..8000 * 784)
                 .map(|i: usize| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
                 .collect();
-            (
-                ImageSet {
-                    pixels,
-                    count: 8000,
-                    rows: 28,
-                    cols: 28,
-                },
-                "synthetic",
-            )
+            (ImageSet::new(pixels, 28, 28).unwrap(), "synthetic")
         }
     }
 }
 
 fn bench(c: &mut Criterion) {
     let (set, name) = training_set();
-    let empty = ImageSet::empty(set.rows, set.cols);
+    let empty = ImageSet::empty(set.rows(), set.cols());
     let dir = tempfile::tempdir().unwrap();
     let mut g = c.benchmark_group("training");
     g.sample_size(10);
-    g.throughput(Throughput::Elements(set.count as u64));
+    g.throughput(Throughput::Elements(set.count() as u64));
     g.bench_function(
         format!("one epoch of {name} (784/64, batch 32, 2 threads)"),
         |b| {
@@ -48,10 +40,7 @@ fn bench(c: &mut Criterion) {
                     epochs: 1,
                     ..TrainConfig::default()
                 };
-                let opts = RunOptions {
-                    quiet: true,
-                    ..RunOptions::new(dir.path().join("bench.ckpt"))
-                };
+                let opts = RunOptions::new(dir.path().join("bench.ckpt"));
                 train::train(&cfg, &set, &empty, &opts).unwrap()
             })
         },

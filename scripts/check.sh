@@ -18,6 +18,23 @@ cargo clippy --workspace --all-targets -- -D warnings
 # ae-core on its own, as a no_std user on x86-64 gets it (no `std`, so no AVX2 dispatch).
 cargo clippy -p ae-core --lib -- -D warnings
 
+step "MSRV: the workspace builds with the rust-version it declares"
+msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+if command -v rustup >/dev/null && { rustup toolchain list | grep -q "^$msrv" ||
+  rustup toolchain install "$msrv" --profile minimal; }; then
+  cargo +"$msrv" check --workspace --all-targets
+  # ae-core as firmware gets it, on both Cortex-M targets.
+  rustup target add --toolchain "$msrv" thumbv6m-none-eabi thumbv7em-none-eabihf
+  for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    cargo +"$msrv" check -p ae-core --release --target "$target"
+  done
+elif [ -n "${CI:-}" ]; then
+  echo "cannot install Rust $msrv to check the declared rust-version" >&2
+  exit 1
+else
+  echo "skipped: no rustup to install Rust $msrv (the declared rust-version)"
+fi
+
 step "cargo test --workspace"
 # Real-data tests read ../shared/data next to the repository unless TINYAE_DATA points elsewhere.
 cargo test --workspace
@@ -27,6 +44,12 @@ cargo test -p ae-core
 
 step "ae-core docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p ae-core --no-deps
+
+step "ae-core as crates.io would get it (cargo publish --dry-run)"
+# Packages ae-core alone (sources, FORMAT.md, golden files, README, licenses, changelog) and
+# builds the package outside the workspace. Needs the crates.io index. --allow-dirty: the check is
+# of the package, not of whether the work tree is committed.
+cargo publish --dry-run -p ae-core --allow-dirty
 
 step "ae-core for Cortex-M (no_std, no alloc)"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do

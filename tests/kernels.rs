@@ -192,12 +192,8 @@ fn prepared_batches_check_their_lengths() {
 
 /// The int8 export of `params`, calibrated on `count` images of `params.input()` pixels.
 fn int8_model(params: &Params, images: &[u8], count: usize) -> ModelBytes {
-    let calib = ImageSet {
-        pixels: images.to_vec(),
-        count,
-        rows: 1,
-        cols: params.input(),
-    };
+    let calib = ImageSet::new(images.to_vec(), 1, params.input()).unwrap();
+    assert_eq!(calib.count(), count);
     let float = ModelBytes::new(&params.to_model_file().unwrap());
     let ModelRef::Float(f) = float.parse("f".as_ref()).unwrap() else {
         unreachable!()

@@ -42,10 +42,9 @@ fn int8_stays_close_to_float_on_trained_synthetic_models() {
             ..Default::default()
         };
         let opts = trainer::train::RunOptions {
-            quiet: true,
             ..trainer::train::RunOptions::new(dir.path().join("c"))
         };
-        let empty = trainer::data::ImageSet::empty(set.rows, set.cols);
+        let empty = trainer::data::ImageSet::empty(set.rows(), set.cols());
         let out = trainer::train::train(&cfg, &set, &empty, &opts).unwrap();
         let (max, mean) = quantized_difference(&out.params, &set);
         assert!(
@@ -66,12 +65,7 @@ fn int8_stays_close_to_float_on_random_models() {
             *b = rng.random_range(-0.5..0.5);
         }
         let images: Vec<u8> = (0..input * 64).map(|_| rng.random()).collect();
-        let set = trainer::data::ImageSet {
-            pixels: images,
-            count: 64,
-            rows: 1,
-            cols: input,
-        };
+        let set = trainer::data::ImageSet::new(images, 1, input).unwrap();
         let (max, mean) = quantized_difference(&params, &set);
         assert!(
             max <= 12 && mean <= 1.0,

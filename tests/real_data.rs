@@ -16,19 +16,20 @@ fn mnist_subset_trains_exports_and_int8_tracks_float() {
     };
     let splits = Splits::load(&dir, 0.1).unwrap();
     assert_eq!(
-        (splits.train.count, splits.val.count, splits.test.count),
+        (
+            splits.train.count(),
+            splits.val.count(),
+            splits.test.count()
+        ),
         (7200, 800, 1000)
     );
-    assert_eq!((splits.test.rows, splits.test.cols), (28, 28));
+    assert_eq!((splits.test.rows(), splits.test.cols()), (28, 28));
     let tmp = tempfile::tempdir().unwrap();
     let cfg = TrainConfig {
         epochs: 3,
         ..TrainConfig::default()
     };
-    let opts = RunOptions {
-        quiet: true,
-        ..RunOptions::new(tmp.path().join("c"))
-    };
+    let opts = RunOptions::new(tmp.path().join("c"));
     let out = train::train(&cfg, &splits.train, &splits.val, &opts).unwrap();
     assert!(out.history[2].loss < out.history[0].loss);
 
@@ -64,7 +65,10 @@ fn fashion_mnist_loads_with_the_full_counts() {
         return;
     };
     let splits = Splits::load(&dir, 0.0).unwrap();
-    assert_eq!((splits.train.count, splits.test.count), (60_000, 10_000));
+    assert_eq!(
+        (splits.train.count(), splits.test.count()),
+        (60_000, 10_000)
+    );
 }
 
 #[test]
@@ -117,10 +121,10 @@ fn committed_model_codes_fit_a_lorawan_packet() {
         ae(&["decompress", "--model", &model, &codes, "-o", &back]);
         let pixels = idx::read_images(std::path::Path::new(&back))
             .unwrap()
-            .pixels;
+            .into_pixels();
         let se: f64 = pixels
             .iter()
-            .zip(&splits.test.pixels)
+            .zip(splits.test.pixels())
             .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
             .sum();
         let psnr = 10.0 * (255.0f64 * 255.0 * pixels.len() as f64 / se).log10();
@@ -191,7 +195,7 @@ fn readme_quality_claims_hold_for_the_default_model() {
             .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2) / (255.0 * 255.0))
             .sum::<f64>();
     }
-    let n = (splits.test.count * input) as f64;
+    let n = (splits.test.count() * input) as f64;
     let (psnr_float, psnr_int8) = (10.0 * (n / se_float).log10(), 10.0 * (n / se_int8).log10());
     eprintln!("default model: float {psnr_float:.3} dB, int8 {psnr_int8:.3} dB");
     assert!(psnr_float >= 23.7, "float {psnr_float} dB");

@@ -260,27 +260,27 @@ fn denoising_beats_the_noise_by_the_tests_own_psnr() {
     let test = &f.splits.test;
     let sigma = 0.3f32;
     let expected_se: f64 = test
-        .pixels
+        .pixels()
         .iter()
         .map(|&p| expected_noise_se(p, f64::from(sigma)))
         .sum();
-    let expected_noisy_db = 10.0 * (test.pixels.len() as f64 / expected_se).log10();
+    let expected_noisy_db = 10.0 * (test.pixels().len() as f64 / expected_se).log10();
     for (name, min_gain_db) in [("d.tnae", 1.0), ("dq.tnae", 1.0)] {
         let path = f.dir.path().join(name);
         let bytes = ModelBytes::load(&path).unwrap();
         let model = bytes.parse(&path).unwrap();
         let out = f.dir.path().join(format!("report-{name}"));
         let opts = trainer::report::ReportOptions {
-            n: test.count,
+            n: test.count(),
             seed: 11,
             noise: sigma,
         };
         let s = trainer::report::write_report(&bytes, &path, None, &f.splits, &out, &opts).unwrap();
         let grid = Grid {
             rows: 3,
-            cols: test.count,
-            h: test.rows,
-            w: test.cols,
+            cols: test.count(),
+            h: test.rows(),
+            w: test.cols(),
         };
         let img = png(&out.join("denoise.png"));
         let (mut se_noisy, mut se_denoised) = (0.0f64, 0.0f64);
@@ -308,8 +308,8 @@ fn denoising_beats_the_noise_by_the_tests_own_psnr() {
             se_denoised += sq(&original, &denoised);
         }
         shown.sort_unstable();
-        assert_eq!(shown, (0..test.count).collect::<Vec<_>>());
-        let psnr = |se: f64| 10.0 * (255.0 * 255.0 * test.pixels.len() as f64 / se).log10();
+        assert_eq!(shown, (0..test.count()).collect::<Vec<_>>());
+        let psnr = |se: f64| 10.0 * (255.0 * 255.0 * test.pixels().len() as f64 / se).log10();
         let (noisy_db, denoised_db) = (psnr(se_noisy), psnr(se_denoised));
         eprintln!(
             "{name}: figure noisy {noisy_db:.3} dB, denoised {denoised_db:.3} dB; report {:.3} / \
@@ -368,16 +368,16 @@ fn compress_decompress_round_trip_matches_eval() {
         &f.path("back.idx"),
     ]);
     let back = idx::read_images(Path::new(&f.path("back.idx"))).unwrap();
-    assert_eq!((back.count, back.rows, back.cols), (40, 10, 10));
+    assert_eq!((back.count(), back.rows(), back.cols()), (40, 10, 10));
 
     // The round trip's PSNR is exactly what `ae eval` reports for the int8 model.
     let se: f64 = back
-        .pixels
+        .pixels()
         .iter()
-        .zip(&f.splits.test.pixels)
+        .zip(f.splits.test.pixels())
         .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
         .sum();
-    let round_trip = trainer::eval::psnr(se / (255.0 * 255.0 * back.pixels.len() as f64));
+    let round_trip = trainer::eval::psnr(se / (255.0 * 255.0 * back.pixels().len() as f64));
     let q = ModelBytes::load(Path::new(&f.path("q.tnae"))).unwrap();
     let evaluated =
         trainer::eval::evaluate(&q.parse(Path::new("q")).unwrap(), &f.splits.test).unwrap();
@@ -389,13 +389,8 @@ fn compress_decompress_round_trip_matches_eval() {
     );
 
     // One picture in, one picture out.
-    let one = ImageSet {
-        pixels: f.splits.test.image(3).to_vec(),
-        count: 1,
-        rows: 10,
-        cols: 10,
-    };
-    image::GrayImage::from_raw(10, 10, one.pixels.clone())
+    let one = ImageSet::new(f.splits.test.image(3).to_vec(), 10, 10).unwrap();
+    image::GrayImage::from_raw(10, 10, one.pixels().to_vec())
         .unwrap()
         .save(f.path("one.png"))
         .unwrap();
@@ -557,7 +552,7 @@ fn entropy_coding_is_lossless_and_rate_control_keeps_every_cap() {
     let decompressed = |codes: &str| {
         let out = format!("{codes}.idx");
         ae(&["decompress", "--model", &q, codes, "-o", &out, "--force"]);
-        idx::read_images(Path::new(&out)).unwrap().pixels
+        idx::read_images(Path::new(&out)).unwrap().into_pixels()
     };
 
     // Raw fixed-size codes and the default lossless entropy coding decode to the same pixels.
@@ -576,7 +571,7 @@ fn entropy_coding_is_lossless_and_rate_control_keeps_every_cap() {
     let lossless_len = std::fs::metadata(&lossless).unwrap().len();
 
     // A byte cap: every coded image fits, and quality is never above the lossless codes'.
-    let full_psnr = psnr_of(&f.splits.test.pixels, &decompressed(&lossless));
+    let full_psnr = psnr_of(f.splits.test.pixels(), &decompressed(&lossless));
     for cap in [6usize, 4, 3] {
         let out = f.path(&format!("cap{cap}.tnac"));
         let r = common::ae_run(&[
@@ -605,7 +600,7 @@ fn entropy_coding_is_lossless_and_rate_control_keeps_every_cap() {
         for image in file.images() {
             assert!(image.len() <= cap, "{} > {cap}", image.len());
         }
-        let psnr = psnr_of(&f.splits.test.pixels, &decompressed(&out));
+        let psnr = psnr_of(f.splits.test.pixels(), &decompressed(&out));
         assert!(psnr <= full_psnr + 0.01, "cap {cap}: {psnr} vs {full_psnr}");
     }
 
@@ -615,7 +610,7 @@ fn entropy_coding_is_lossless_and_rate_control_keeps_every_cap() {
         "compress", "--model", &q, &test_idx, "-o", &coarse, "--step", "8",
     ]);
     assert!(std::fs::metadata(&coarse).unwrap().len() < lossless_len);
-    assert!(psnr_of(&f.splits.test.pixels, &decompressed(&coarse)) < full_psnr);
+    assert!(psnr_of(f.splits.test.pixels(), &decompressed(&coarse)) < full_psnr);
 
     // Options that contradict each other are refused before anything is written.
     let both = f.path("both.tnac");
@@ -636,12 +631,12 @@ fn models_keep_the_shape_they_were_trained_on() {
     std::fs::create_dir(&data).unwrap();
     let shaped = |count: usize, seed: u64| {
         let square = common::synthetic(count, 7, seed);
-        ImageSet {
-            pixels: square.images().flat_map(|img| img[..35].to_vec()).collect(),
-            count,
-            rows: 7,
-            cols: 5,
-        }
+        ImageSet::new(
+            square.images().flat_map(|img| img[..35].to_vec()).collect(),
+            7,
+            5,
+        )
+        .unwrap()
     };
     std::fs::write(
         data.join("train-images-idx3-ubyte"),
@@ -697,7 +692,7 @@ fn models_keep_the_shape_they_were_trained_on() {
         &path("back.idx"),
     ]);
     let back = idx::read_images(Path::new(&path("back.idx"))).unwrap();
-    assert_eq!((back.count, back.rows, back.cols), (10, 7, 5));
+    assert_eq!((back.count(), back.rows(), back.cols()), (10, 7, 5));
 
     image::GrayImage::new(28, 28).save(path("big.png")).unwrap();
     let e = ae_err(&[

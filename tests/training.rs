@@ -26,10 +26,9 @@ fn run(
 ) -> trainer::train::Outcome {
     let opts = RunOptions {
         threads,
-        quiet: true,
         ..RunOptions::new(dir.join("m.ckpt"))
     };
-    train::train(cfg, set, &ImageSet::empty(set.rows, set.cols), &opts).unwrap()
+    train::train(cfg, set, &ImageSet::empty(set.rows(), set.cols()), &opts).unwrap()
 }
 
 #[test]
@@ -37,10 +36,7 @@ fn loss_falls_and_validation_is_reported() {
     let set = common::synthetic(120, 8, 1);
     let val = common::synthetic(20, 8, 2);
     let dir = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
-        quiet: true,
-        ..RunOptions::new(dir.path().join("m.ckpt"))
-    };
+    let opts = RunOptions::new(dir.path().join("m.ckpt"));
     let fast = TrainConfig {
         adam: AdamConfig {
             lr: 1e-2,
@@ -86,11 +82,10 @@ fn resume_after_interrupt_is_bit_identical() {
 
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet::empty(set.rows, set.cols);
+    let empty = ImageSet::empty(set.rows(), set.cols());
     // Interrupt mid-epoch twice (step 17 is in epoch 2), then finish.
     for stop in [17, 5] {
         let opts = RunOptions {
-            quiet: true,
             resume: stop == 5,
             stop_after_steps: Some(stop),
             ..RunOptions::new(ckpt.clone())
@@ -101,7 +96,6 @@ fn resume_after_interrupt_is_bit_identical() {
         }
     }
     let opts = RunOptions {
-        quiet: true,
         resume: true,
         ..RunOptions::new(ckpt.clone())
     };
@@ -122,10 +116,9 @@ fn resume_refuses_other_data_or_settings() {
     let dir = tempfile::tempdir().unwrap();
     run(&config(1), &set, dir.path(), 1);
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet::empty(set.rows, set.cols);
+    let empty = ImageSet::empty(set.rows(), set.cols());
     let resume = |cfg: &TrainConfig, s: &ImageSet| {
         let opts = RunOptions {
-            quiet: true,
             resume: true,
             ..RunOptions::new(ckpt.clone())
         };
@@ -160,15 +153,12 @@ fn divergence_stops_with_an_error_and_keeps_the_last_good_checkpoint() {
     let set = common::synthetic(64, 8, 7);
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("m.ckpt");
-    let empty = ImageSet::empty(set.rows, set.cols);
+    let empty = ImageSet::empty(set.rows(), set.cols());
     let good = TrainConfig {
         epochs: 1,
         ..config(1)
     };
-    let opts = RunOptions {
-        quiet: true,
-        ..RunOptions::new(ckpt.clone())
-    };
+    let opts = RunOptions::new(ckpt.clone());
     train::train(&good, &set, &empty, &opts).unwrap();
     let before = std::fs::read(&ckpt).unwrap();
     // An absurd learning rate blows the weights up to infinity within a few steps.
@@ -181,7 +171,6 @@ fn divergence_stops_with_an_error_and_keeps_the_last_good_checkpoint() {
         ..good
     };
     let opts = RunOptions {
-        quiet: true,
         resume: false,
         ..RunOptions::new(ckpt.clone())
     };
@@ -200,10 +189,7 @@ fn divergence_stops_with_an_error_and_keeps_the_last_good_checkpoint() {
 fn invalid_settings_are_rejected_before_training() {
     let set = common::synthetic(10, 4, 8);
     let dir = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
-        quiet: true,
-        ..RunOptions::new(dir.path().join("m.ckpt"))
-    };
+    let opts = RunOptions::new(dir.path().join("m.ckpt"));
     for bad in [
         TrainConfig {
             batch: 0,
@@ -222,6 +208,53 @@ fn invalid_settings_are_rejected_before_training() {
         },
     ] {
         let e = train::train(&bad, &set, &set, &opts).unwrap_err();
-        assert!(matches!(e, Error::InvalidOption(_)), "{e}");
+        assert!(matches!(e, Error::InvalidSetting { .. }), "{e}");
     }
+}
+
+/// The loop reports through its observer (the `ae` progress bar is one): every batch of every
+/// epoch in order, each epoch's record, and nothing when it finishes normally.
+#[test]
+fn the_observer_sees_every_batch_and_epoch() {
+    #[derive(Default)]
+    struct Count {
+        started: Vec<(usize, usize, usize)>,
+        batches: usize,
+        done: Vec<usize>,
+        stopped: usize,
+    }
+    impl train::Observer for Count {
+        fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
+            self.started.push((epoch, epochs, batches));
+        }
+        fn batch_done(&mut self, done: usize, mean_loss: f64) {
+            assert!(done >= 1 && mean_loss.is_finite());
+            self.batches += 1;
+        }
+        fn epoch_done(&mut self, record: &train::history::EpochRecord, epochs: usize) {
+            assert_eq!(epochs, 2);
+            self.done.push(record.epoch);
+        }
+        fn stopped(&mut self) {
+            self.stopped += 1;
+        }
+    }
+    let set = common::synthetic(20, 4, 9); // 3 batches of 8
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions::new(dir.path().join("m.ckpt"));
+    let mut seen = Count::default();
+    let empty = ImageSet::empty(set.rows(), set.cols());
+    let out = train::train_observed(&config(2), &set, &empty, &opts, &mut seen).unwrap();
+    assert_eq!(seen.started, vec![(0, 2, 3), (1, 2, 3)]);
+    assert_eq!((seen.batches, seen.done, seen.stopped), (6, vec![1, 2], 0));
+    // The silent loop trains to the same bits.
+    let quiet = tempfile::tempdir().unwrap();
+    let again = train::train(
+        &config(2),
+        &set,
+        &empty,
+        &RunOptions::new(quiet.path().join("m.ckpt")),
+    )
+    .unwrap();
+    assert_eq!(out.params, again.params);
 }

@@ -42,7 +42,8 @@
 //! ```
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(missing_docs)]
-#![warn(clippy::undocumented_unsafe_blocks)]
+// `unsafe_op_in_unsafe_fn` and `clippy::undocumented_unsafe_blocks` are denied by the workspace's
+// `[lints]` table (Cargo.toml).
 
 mod aligned;
 pub mod entropy;

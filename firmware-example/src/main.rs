@@ -8,6 +8,17 @@
 #![no_std]
 #![no_main]
 
+// One board at a time: each sets the target, the memory map and how results are reported.
+#[cfg(any(
+    all(feature = "board-qemu-mps2", feature = "board-qemu-microbit"),
+    all(feature = "board-qemu-mps2", feature = "board-nrf52840"),
+    all(feature = "board-qemu-microbit", feature = "board-nrf52840"),
+))]
+compile_error!(
+    "the features board-qemu-mps2, board-qemu-microbit and board-nrf52840 exclude each other: \
+     enable exactly one board"
+);
+
 #[cfg(not(feature = "panic-check"))]
 mod counter;
 mod report;

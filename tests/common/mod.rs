@@ -28,12 +28,9 @@ pub fn synthetic(count: usize, side: usize, seed: u64) -> ImageSet {
             }
         }
     }
-    ImageSet {
-        pixels,
-        count,
-        rows: side,
-        cols: side,
-    }
+    let set = ImageSet::new(pixels, side, side).unwrap();
+    assert_eq!(set.count(), count);
+    set
 }
 
 /// The shared data directory (`TINYAE_DATA`, else `../shared/data` beside the repository).
@@ -88,24 +85,30 @@ pub fn float_vs_int8(
             sum += u64::from(d);
         }
     }
-    (max, sum as f64 / (set.count * input) as f64)
+    (max, sum as f64 / (set.count() * input) as f64)
 }
 
+/// The `ae` binary's command line, compiled into this test crate from the binary's own sources:
+/// the `trainer` library does not (and cannot) export it, and running it in-process keeps these
+/// tests fast and their failures typed.
+#[path = "../../trainer/src/bin/ae/cli/mod.rs"]
+pub mod cli;
+
 /// Runs an `ae` command line in-process (the same code path as the binary) and returns its result.
-pub fn ae_run(args: &[&str]) -> trainer::Result<()> {
+pub fn ae_run(args: &[&str]) -> Result<(), cli::CliError> {
     use clap::Parser;
-    let cli = trainer::cli::Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied()))
+    let cli = cli::Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied()))
         .unwrap_or_else(|e| panic!("bad test command line {args:?}: {e}"));
-    trainer::cli::run(
+    cli::run(
         cli,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     )
 }
 
 /// Parses an `ae` command line only: `Err` when clap refuses it.
-pub fn ae_run_args(args: &[&str]) -> Result<trainer::cli::Cli, clap::Error> {
+pub fn ae_run_args(args: &[&str]) -> Result<cli::Cli, clap::Error> {
     use clap::Parser;
-    trainer::cli::Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied()))
+    cli::Cli::try_parse_from(std::iter::once("ae").chain(args.iter().copied()))
 }
 
 /// [`ae_run`], which must succeed.

@@ -12,7 +12,7 @@ use trainer::data::{ImageSet, Splits};
 fn write_folder(set: &ImageSet, count: usize, side: u32, dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for (i, image) in set.images().take(count).enumerate() {
-        let full = image::GrayImage::from_raw(set.cols as u32, set.rows as u32, image.to_vec())
+        let full = image::GrayImage::from_raw(set.cols() as u32, set.rows() as u32, image.to_vec())
             .ok_or("image size")?;
         let small =
             image::imageops::resize(&full, side, side, image::imageops::FilterType::Triangle);

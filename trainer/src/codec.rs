@@ -46,6 +46,9 @@ pub enum CodeFileError {
         /// Present.
         found: u64,
     },
+    /// The file could not be encoded (nothing is written then).
+    #[error("cannot encode the code file: {0}")]
+    Encode(#[source] postcard::Error),
     /// Made with another model.
     #[error(
         "these codes were made with a different model (model SHA-256 {expected}, given {found})"
@@ -170,8 +173,9 @@ fn take_record(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 impl<'a> CodeFile<'a> {
-    /// Encodes the file (version 2) with its CRC.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// Encodes the file (version 2) with its CRC. A failure is an error, never a file holding
+    /// only a checksum.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CodeFileError> {
         let wire = WireV2 {
             head: WireHead {
                 magic: MAGIC,
@@ -186,11 +190,10 @@ impl<'a> CodeFile<'a> {
             coding: self.coding,
             codes: self.codes,
         };
-        // Serializing plain integers and byte strings into a Vec cannot fail.
-        let mut bytes = postcard::to_stdvec(&wire).expect("postcard writes into a Vec");
+        let mut bytes = postcard::to_stdvec(&wire).map_err(CodeFileError::Encode)?;
         let crc = ae_core::format::crc32(&bytes);
         bytes.extend_from_slice(&crc.to_le_bytes());
-        bytes
+        Ok(bytes)
     }
 
     /// The per-image codes: `latent` raw bytes, or one coded image (step byte and payload).
@@ -208,6 +211,11 @@ impl<'a> CodeFile<'a> {
     }
 
     /// Parses and checks a code file (version 1 or 2); never panics.
+    ///
+    /// The framing (magic, length, CRC-32 over everything before it) follows the model file's,
+    /// but ae-core exposes only [`ae_core::format::crc32`], not its framing check (that lives in
+    /// ae-core's private `format::parse`), so the few lines of it are here. Should ae-core export
+    /// a `split_framed(bytes, magic)`, this should call it.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, CodeFileError> {
         let n = bytes.len().min(4);
         if bytes[..n] != MAGIC[..n] {
@@ -312,6 +320,7 @@ mod tests {
             codes,
         }
         .to_bytes()
+        .unwrap()
     }
 
     #[test]
@@ -353,7 +362,7 @@ mod tests {
             coding: Coding::Entropy,
             codes: &codes,
         };
-        let bytes = file.to_bytes();
+        let bytes = file.to_bytes().unwrap();
         let back = CodeFile::parse(&bytes).unwrap();
         let images: Vec<&[u8]> = back.images().collect();
         assert_eq!(images, vec![&[1u8, 9, 9][..], &[2][..], &[1; 200][..]]);
@@ -363,7 +372,8 @@ mod tests {
                 count,
                 ..file.clone()
             }
-            .to_bytes();
+            .to_bytes()
+            .unwrap();
             assert_eq!(CodeFile::parse(&bad), Err(CodeFileError::Malformed));
         }
         // A record longer than any coded image of this latent size is refused.
@@ -371,7 +381,8 @@ mod tests {
             latent: 2,
             ..file.clone()
         }
-        .to_bytes();
+        .to_bytes()
+        .unwrap();
         assert_eq!(CodeFile::parse(&bad), Err(CodeFileError::Malformed));
     }
 

@@ -50,10 +50,10 @@ impl FittedEntropy {
 /// Fits the entropy model on `codes` (`count * latent` bytes, one row per image).
 pub fn fit(codes: &[u8], latent: usize, zero_point: u8) -> Result<FittedEntropy> {
     if latent == 0 || codes.is_empty() || !codes.len().is_multiple_of(latent) {
-        return Err(Error::InvalidOption(format!(
-            "cannot fit an entropy model on {} code bytes of {latent} dimensions",
-            codes.len()
-        )));
+        return Err(Error::EntropyFit {
+            bytes: codes.len(),
+            latent,
+        });
     }
     let (real_weights, real_bias) = least_squares(codes, latent, zero_point);
     let (predictor_shift, predictor_weights, predictor_bias) =

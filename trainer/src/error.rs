@@ -1,9 +1,17 @@
 //! The trainer's error type: one variant per thing a user can get wrong or run into, each with a
 //! message that names the file and the problem.
+//!
+//! Why typed: a caller (the `ae` binary, a test, another tool) can match on what went wrong and
+//! reach the foreign error underneath through `source()`, instead of parsing a string; and the
+//! library stays free of command-line vocabulary, which only the binary knows.
 
 use std::path::PathBuf;
 
-/// Everything `ae` can fail with.
+/// Everything the trainer library can fail with.
+///
+/// Messages carry values, never command-line flags: the `ae` binary maps a [`Setting`] to its flag
+/// and adds the hint a command-line user needs (`pass --force`, `try a lower --lr`). A variant that
+/// wraps a foreign error keeps it as its [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -20,8 +28,83 @@ pub enum Error {
     BadFile {
         /// The file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// What is wrong with it (tinyae's own words, not a foreign error).
         problem: String,
+    },
+    /// A data stream broke off while being read (a corrupt or truncated `.gz`, a failing disk).
+    #[error("{path}: cannot be read ({source}); a corrupt or truncated .gz file looks like this")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What the reader said.
+        source: std::io::Error,
+    },
+    /// A picture file does not decode.
+    #[error("{path}: cannot be read as an image ({source})")]
+    Picture {
+        /// The file.
+        path: PathBuf,
+        /// What the image decoder said.
+        source: image::ImageError,
+    },
+    /// A picture is not the size the model takes, or not 8-bit grey, and converting it was not
+    /// asked for.
+    #[error(
+        "{path}: is {width}x{height} {color:?}; the model takes {cols}x{rows} 8-bit grayscale"
+    )]
+    PictureNeedsConverting {
+        /// The file.
+        path: PathBuf,
+        /// Its width.
+        width: usize,
+        /// Its height.
+        height: usize,
+        /// Its pixel type.
+        color: image::ColorType,
+        /// The model's image height.
+        rows: usize,
+        /// The model's image width.
+        cols: usize,
+    },
+    /// A picture of a training folder is colour or 16-bit, and converting it was not asked for.
+    #[error("{path}: is {color:?}, not 8-bit grayscale")]
+    PictureNotGrey {
+        /// The file.
+        path: PathBuf,
+        /// Its pixel type.
+        color: image::ColorType,
+    },
+    /// A picture cannot be encoded.
+    #[error("{path}: cannot encode the image: {source}")]
+    PictureEncode {
+        /// The file that was to be written.
+        path: PathBuf,
+        /// What the image encoder said.
+        source: image::ImageError,
+    },
+    /// A training-history file is not valid JSON of a history.
+    #[error("{path}: not a training history: {source}")]
+    History {
+        /// The file.
+        path: PathBuf,
+        /// What the JSON parser said.
+        source: serde_json::Error,
+    },
+    /// A code file is not valid.
+    #[error("{path}: {source}")]
+    CodeFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: crate::codec::CodeFileError,
+    },
+    /// Something could not be encoded as JSON.
+    #[error("cannot encode {what} as JSON: {source}")]
+    Json {
+        /// What was being encoded (`the history`, `the metrics`).
+        what: &'static str,
+        /// What serde_json said.
+        source: serde_json::Error,
     },
     /// A data directory lacks a file.
     #[error("{dir}: no {name} (or {name}.gz) in this directory, and no train/ and test/ picture folders")]
@@ -31,13 +114,17 @@ pub enum Error {
         /// The IDX file name.
         name: String,
     },
+    /// The system has no cache directory for downloaded data.
+    #[error("no cache directory on this system")]
+    NoCacheDir,
     /// Downloading failed on every mirror.
-    #[error("could not download {name}: {reasons} (offline? pass --data DIR to use images you already have: IDX files or train/ and test/ picture folders)")]
+    #[error("could not download {name}: {failures}")]
     Download {
         /// The file.
         name: String,
-        /// Why each mirror failed.
-        reasons: String,
+        /// Why each mirror failed (the last one is the `source`).
+        #[source]
+        failures: crate::data::download::MirrorFailures,
     },
     /// A model file failed to load.
     #[error("{path}: {source}")]
@@ -47,14 +134,142 @@ pub enum Error {
         /// The format error.
         source: ae_core::Error,
     },
-    /// The model and the data do not fit together, or options contradict each other.
+    /// ae-core refused to run a model on an image.
+    #[error("cannot run the model: {source}")]
+    ModelRun {
+        /// ae-core's error.
+        source: ae_core::Error,
+    },
+    /// ae-core refused to write a model file.
+    #[error("cannot encode the {kind} model: {source}")]
+    ModelEncode {
+        /// `float` or `int8`.
+        kind: ae_core::format::ModelKind,
+        /// ae-core's error.
+        source: ae_core::Error,
+    },
+    /// A rescaling factor of the int8 model has no fixed-point form.
+    #[error("cannot represent a rescaling factor {factor:e}: {source}")]
+    Requant {
+        /// The real factor.
+        factor: f64,
+        /// ae-core's error.
+        source: ae_core::Error,
+    },
+    /// The model file is float where int8 is needed.
+    #[error("{0} is a float model; codes are 8-bit")]
+    NotInt8(PathBuf),
+    /// The model file is int8 where float is needed.
+    #[error("{0} is already an int8 model")]
+    NotFloat(PathBuf),
+    /// An int8 model without an entropy model was asked for entropy coding.
+    #[error("{0} has no entropy model (it was exported by an older tinyae)")]
+    NoEntropyModel(PathBuf),
+    /// Images larger than a model or code file can describe.
+    #[error("images of {rows}x{cols} pixels are too large for a model file")]
+    ShapeTooLarge {
+        /// Image height.
+        rows: usize,
+        /// Image width.
+        cols: usize,
+    },
+    /// The model takes images of another size than the data has.
+    #[error("the model takes {model_pixels} pixels per image but the data has {rows}x{cols} = {}", rows * cols)]
+    ImageSize {
+        /// Pixels per image of the model.
+        model_pixels: usize,
+        /// Image height of the data.
+        rows: usize,
+        /// Image width of the data.
+        cols: usize,
+    },
+    /// Input images have another shape than the model takes.
+    #[error("{path}: images are {cols}x{rows}, the model takes {model_cols}x{model_rows}")]
+    InputShape {
+        /// The input file.
+        path: PathBuf,
+        /// Its image height.
+        rows: usize,
+        /// Its image width.
+        cols: usize,
+        /// The model's image height.
+        model_rows: usize,
+        /// The model's image width.
+        model_cols: usize,
+    },
+    /// The training and test images of a data directory differ in size.
+    #[error("{dir}: training images are {}x{} but test images are {}x{}", train.0, train.1, test.0, test.1)]
+    SplitShapes {
+        /// The data directory.
+        dir: PathBuf,
+        /// (rows, cols) of the training images.
+        train: (usize, usize),
+        /// (rows, cols) of the test images.
+        test: (usize, usize),
+    },
+    /// A set of images needed for something holds none.
     #[error("{0}")]
-    Mismatch(String),
-    /// A command-line value is out of range.
-    #[error("invalid option: {0}")]
-    InvalidOption(String),
+    NoImages(ImagesFor),
+    /// Pixels, count and shape of an image set do not agree.
+    #[error("{pixels} pixels are not {count} images of {rows}x{cols}")]
+    ImageSetShape {
+        /// Pixels given.
+        pixels: usize,
+        /// Images declared.
+        count: usize,
+        /// Image height.
+        rows: usize,
+        /// Image width.
+        cols: usize,
+    },
+    /// A setting has a value nothing can be done with.
+    #[error("{setting} must be {expected}, got {value}")]
+    InvalidSetting {
+        /// Which setting.
+        setting: Setting,
+        /// The value given, as text.
+        value: String,
+        /// What it must be (`at least 1`, `in [0, 1)`).
+        expected: &'static str,
+    },
+    /// The validation fraction takes every training image.
+    #[error("a validation fraction of {fraction} leaves no training images")]
+    NoTrainingImagesLeft {
+        /// The fraction.
+        fraction: f64,
+    },
+    /// PCA was asked for more components than pixels, or given fewer than two images.
+    #[error("PCA needs 1 <= components <= {pixels} and at least 2 images (got {components} components, {images} images)")]
+    PcaComponents {
+        /// Components asked for.
+        components: usize,
+        /// Pixels per image.
+        pixels: usize,
+        /// Training images.
+        images: usize,
+    },
+    /// An entropy model cannot be fitted on these codes.
+    #[error("cannot fit an entropy model on {bytes} code bytes of {latent} dimensions")]
+    EntropyFit {
+        /// Code bytes given.
+        bytes: usize,
+        /// Latent dimensions.
+        latent: usize,
+    },
+    /// Drawing a figure failed.
+    #[error("drawing failed: {source}")]
+    Figure {
+        /// What the plotting library said.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The figures' embedded font could not be registered.
+    #[error("cannot load the embedded font")]
+    Font,
+    /// The worker threads could not be started.
+    #[error("cannot start worker threads: {0}")]
+    Threads(#[source] rayon::ThreadPoolBuildError),
     /// Training produced NaN or infinity.
-    #[error("training diverged at epoch {epoch}, batch {batch} (loss {loss}); the last good checkpoint is kept at {checkpoint}: try a lower --lr")]
+    #[error("training diverged at epoch {epoch}, batch {batch} (loss {loss}); the last good checkpoint is kept at {checkpoint}")]
     Diverged {
         /// 1-based epoch.
         epoch: usize,
@@ -65,8 +280,8 @@ pub enum Error {
         /// The checkpoint left in place.
         checkpoint: PathBuf,
     },
-    /// The user interrupted training (Ctrl-C); the checkpoint holds the state to resume from.
-    #[error("interrupted; state saved to {checkpoint}: continue with --resume")]
+    /// Training was interrupted (Ctrl-C); the checkpoint holds the state to resume from.
+    #[error("interrupted; state saved to {checkpoint}")]
     Interrupted {
         /// Where the state is.
         checkpoint: PathBuf,
@@ -76,14 +291,24 @@ pub enum Error {
     Checkpoint {
         /// The checkpoint file.
         path: PathBuf,
-        /// Why it cannot be used.
+        /// Why it cannot be used (tinyae's own words).
         problem: String,
     },
+    /// A checkpoint cannot be encoded or decoded.
+    #[error("{path}: cannot {action} the checkpoint ({source})")]
+    CheckpointCodec {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// `encode` or `decode`.
+        action: &'static str,
+        /// What postcard said.
+        source: postcard::Error,
+    },
     /// An output file exists and would be replaced.
-    #[error("{0} already exists: pass --force to replace it")]
+    #[error("{0} already exists")]
     WouldOverwrite(PathBuf),
     /// An output path holds something other than a regular file; `ae` never replaces those.
-    #[error("{path} is a {kind}, not a regular file: ae only ever replaces regular files (even with --force)")]
+    #[error("{path} is a {kind}, not a regular file: ae only ever replaces regular files")]
     OutputNotRegular {
         /// The output path.
         path: PathBuf,
@@ -109,7 +334,7 @@ pub enum Error {
         limit: u64,
     },
     /// An output directory (of `report`, `pipeline`) is a file.
-    #[error("{0} is not a directory: --out of this command names a directory")]
+    #[error("{0} is not a directory")]
     NotADirectory(PathBuf),
     /// Another `ae` holds the advisory lock of an output.
     #[error("{path} is being written by another ae process (it holds the lock {lock}); wait for it to finish")]
@@ -120,18 +345,18 @@ pub enum Error {
         lock: PathBuf,
     },
     /// Training would start afresh over the checkpoint of an earlier run.
-    #[error("{0} holds the checkpoint of an earlier run: pass --resume to continue it or --force to start over")]
+    #[error("{0} holds the checkpoint of an earlier run")]
     CheckpointExists(PathBuf),
-    /// `--out` names the file that holds one of its siblings.
-    #[error("--out {path} is also the {sibling} path of this run: choose a model file name such as model.tnae")]
+    /// The model output names the file that holds one of its siblings.
+    #[error("{path} is also the {sibling} path of this run: choose a model file name such as model.tnae")]
     OutputClash {
         /// The output.
         path: PathBuf,
         /// Which sibling (`checkpoint`, `history`).
         sibling: &'static str,
     },
-    /// A checkpoint has already trained past the requested `--epochs`.
-    #[error("{path}: the checkpoint is already at epoch {at_epoch} (batch {batch}), past --epochs {epochs}: pass --epochs {at_epoch} or more, or --force to start over")]
+    /// A checkpoint has already trained past the requested number of epochs.
+    #[error("{path}: the checkpoint is already at epoch {at_epoch} (batch {batch}), past the {epochs} epochs of this run")]
     CheckpointPastEnd {
         /// The checkpoint.
         path: PathBuf,
@@ -139,33 +364,33 @@ pub enum Error {
         at_epoch: usize,
         /// Next batch within that epoch.
         batch: usize,
-        /// The `--epochs` asked for.
+        /// The epochs asked for.
         epochs: usize,
     },
     /// A checkpoint was made with a different setting than this run's.
-    #[error("{path}: the checkpoint was made with other settings: {setting} is {checkpoint} there and {given} in this run; only --epochs may change on --resume")]
+    #[error("{path}: the checkpoint was made with other settings: {setting} is {checkpoint} there and {given} in this run; only the number of epochs may change on resuming")]
     ResumeMismatch {
         /// The checkpoint.
         path: PathBuf,
-        /// The setting in plain words (`--latent`, `image size`, ...).
-        setting: &'static str,
+        /// The setting that differs.
+        setting: Setting,
         /// Its value in the checkpoint.
         checkpoint: String,
         /// Its value in this run.
         given: String,
     },
-    /// An option is above the bound `ae` allows for it.
-    #[error("invalid option: {option} {value} is out of range (at most {max})")]
+    /// A setting is above the bound `ae` allows for it.
+    #[error("{setting} {value} is out of range (at most {max})")]
     OutOfRange {
-        /// The option.
-        option: &'static str,
+        /// The setting.
+        setting: Setting,
         /// The value given.
         value: usize,
         /// The largest allowed.
         max: usize,
     },
     /// The model would have more parameters than `ae` allocates.
-    #[error("a model of {input} pixels and {latent} latent units has more than {max} parameters; use a smaller --latent or smaller images")]
+    #[error("a model of {input} pixels and {latent} latent units has more than {max} parameters")]
     TooManyParams {
         /// Pixels per image.
         input: usize,
@@ -204,6 +429,89 @@ pub enum Error {
         /// What was not finite (`output`, `loss`, ...).
         what: &'static str,
     },
+}
+
+/// A setting of a run, named in errors by what it is; the `ae` binary names it by its flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Setting {
+    /// Epochs to train.
+    Epochs,
+    /// Latent units.
+    Latent,
+    /// Images per batch.
+    Batch,
+    /// Adam's learning rate.
+    LearningRate,
+    /// Seed of initialization and shuffling.
+    Seed,
+    /// The LeakyReLU slope.
+    Slope,
+    /// Adam's beta1.
+    AdamBeta1,
+    /// Adam's beta2.
+    AdamBeta2,
+    /// Adam's epsilon.
+    AdamEpsilon,
+    /// Pixels per image.
+    PixelsPerImage,
+    /// Worker threads.
+    Threads,
+    /// Fraction of the training images kept for validation.
+    ValFraction,
+    /// Images per report figure.
+    FigureImages,
+    /// Standard deviation of the denoising figure's noise.
+    Noise,
+    /// Image side of an architecture without a model file.
+    Side,
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Setting::Epochs => "the number of epochs",
+            Setting::Latent => "the number of latent units",
+            Setting::Batch => "the batch size",
+            Setting::LearningRate => "the learning rate",
+            Setting::Seed => "the seed",
+            Setting::Slope => "the LeakyReLU slope",
+            Setting::AdamBeta1 => "Adam beta1",
+            Setting::AdamBeta2 => "Adam beta2",
+            Setting::AdamEpsilon => "Adam epsilon",
+            Setting::PixelsPerImage => "pixels per image",
+            Setting::Threads => "the number of worker threads",
+            Setting::ValFraction => "the validation fraction",
+            Setting::FigureImages => "the number of images per figure",
+            Setting::Noise => "the noise level",
+            Setting::Side => "the image side",
+        })
+    }
+}
+
+/// What a set of images was needed for, when it holds none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImagesFor {
+    /// Training.
+    Training,
+    /// Evaluating a split.
+    Evaluation,
+    /// Calibrating the int8 latent range.
+    Calibration,
+    /// Coding (`compress`).
+    Coding,
+}
+
+impl std::fmt::Display for ImagesFor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ImagesFor::Training => "no training images",
+            ImagesFor::Evaluation => "the selected split has no images",
+            ImagesFor::Calibration => "no calibration images",
+            ImagesFor::Coding => "no input images",
+        })
+    }
 }
 
 /// What a path is, for errors about paths that are not regular files.
@@ -279,5 +587,47 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn foreign_errors_are_kept_as_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.history.json");
+        std::fs::write(&path, b"{ not json").unwrap();
+        let e = crate::train::history::History::load(&path).unwrap_err();
+        assert!(matches!(e, Error::History { .. }), "{e}");
+        let source = e.source().expect("the JSON error is kept");
+        assert!(source.downcast_ref::<serde_json::Error>().is_some());
+        assert!(e.to_string().contains("not a training history"), "{e}");
+    }
+
+    #[test]
+    fn library_messages_name_settings_not_flags() {
+        let e = crate::train::TrainConfig {
+            epochs: 0,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidSetting {
+                    setting: Setting::Epochs,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "the number of epochs must be at least 1, got 0"
+        );
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use ae_core::format::ModelRef;
 
 use crate::data::ImageSet;
-use crate::error::{Error, Result};
+use crate::error::{Error, ImagesFor, Result};
 use crate::model::loss::bce_of_probability;
 
 /// Per-image PSNR is capped here when an image is reconstructed exactly (its MSE is 0).
@@ -37,6 +37,22 @@ pub fn psnr(mse: f64) -> f64 {
     }
 }
 
+/// Sum over pixels of `(a - b)^2` for two 8-bit images, in grey levels squared.
+pub fn squared_error_u8(a: &[u8], b: &[u8]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum()
+}
+
+/// Sum over values of `(a - b)^2` for two images with pixels in `[0, 1]`.
+pub fn squared_error_unit(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x - y).powi(2))
+        .sum()
+}
+
 /// Runs `model` on one image: the float model's `[0, 1]` outputs, or the int8 model's pixels / 255.
 /// A NaN or infinite output (a float model with huge weights) is [`Error::NonFinite`].
 pub fn reconstruct(model: &ModelRef<'_>, image: &[u8], out: &mut [f32]) -> Result<()> {
@@ -50,7 +66,7 @@ pub fn reconstruct(model: &ModelRef<'_>, image: &[u8], out: &mut [f32]) -> Resul
 
 fn run_model(model: &ModelRef<'_>, image: &[u8], out: &mut [f32]) -> Result<()> {
     let (_, latent) = model.dims().as_usize();
-    let wrap = |e: ae_core::Error| Error::Mismatch(format!("cannot run the model: {e}"));
+    let wrap = |source| Error::ModelRun { source };
     match model {
         ModelRef::Float(m) => {
             let x: Vec<f32> = image.iter().map(|&p| ae_core::pixels::to_unit(p)).collect();
@@ -76,12 +92,11 @@ fn run_model(model: &ModelRef<'_>, image: &[u8], out: &mut [f32]) -> Result<()> 
 pub fn check_fits(model: &ModelRef<'_>, set: &ImageSet) -> Result<()> {
     let input = model.dims().input as usize;
     if input != set.image_len() {
-        return Err(Error::Mismatch(format!(
-            "the model takes {input} pixels per image but the data has {}x{} = {}",
-            set.rows,
-            set.cols,
-            set.image_len()
-        )));
+        return Err(Error::ImageSize {
+            model_pixels: input,
+            rows: set.rows(),
+            cols: set.cols(),
+        });
     }
     Ok(())
 }
@@ -105,13 +120,11 @@ fn image_sums(model: &ModelRef<'_>, image: &[u8]) -> Result<(f64, f64)> {
 /// the result does not depend on the thread count).
 pub fn evaluate(model: &ModelRef<'_>, set: &ImageSet) -> Result<Metrics> {
     check_fits(model, set)?;
-    if set.count == 0 {
-        return Err(Error::Mismatch(
-            "the selected split has no images (use --val to carve a validation split)".into(),
-        ));
+    if set.count() == 0 {
+        return Err(Error::NoImages(ImagesFor::Evaluation));
     }
     let per_image: Vec<(f64, f64)> = set
-        .pixels
+        .pixels()
         .par_chunks(set.image_len())
         .map(|img| image_sums(model, img))
         .collect::<Result<_>>()?;
@@ -122,7 +135,7 @@ pub fn evaluate(model: &ModelRef<'_>, set: &ImageSet) -> Result<Metrics> {
         se += s;
         psnr_sum += psnr(s / n);
     }
-    let total = n * set.count as f64;
+    let total = n * set.count() as f64;
     let mse = se / total;
     if !(bce.is_finite() && mse.is_finite() && psnr_sum.is_finite()) {
         return Err(Error::NonFinite { what: "loss" });
@@ -131,7 +144,7 @@ pub fn evaluate(model: &ModelRef<'_>, set: &ImageSet) -> Result<Metrics> {
         bce: bce / total,
         mse,
         psnr_db: psnr(mse),
-        mean_image_psnr_db: psnr_sum / set.count as f64,
-        images: set.count,
+        mean_image_psnr_db: psnr_sum / set.count() as f64,
+        images: set.count(),
     })
 }

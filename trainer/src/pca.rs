@@ -7,7 +7,7 @@
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use serde::Serialize;
 
-use crate::data::ImageSet;
+use crate::data::{ImageSet, Splits};
 use crate::error::{Error, Result};
 use crate::eval::psnr;
 use crate::limits::{MAX_PCA_PIXELS, MAX_PCA_VALUES};
@@ -36,11 +36,11 @@ pub struct PcaResult {
 /// (pixels x images) of `set` fit the bounds of [`crate::limits`].
 fn check_size(set: &ImageSet) -> Result<()> {
     let n = set.image_len();
-    let values = n.checked_mul(set.count);
+    let values = n.checked_mul(set.count());
     if n > MAX_PCA_PIXELS || values.is_none_or(|v| v > MAX_PCA_VALUES) {
         return Err(Error::PcaTooLarge {
             pixels: n,
-            images: set.count,
+            images: set.count(),
             max_pixels: MAX_PCA_PIXELS,
             max_values: MAX_PCA_VALUES,
         });
@@ -51,8 +51,8 @@ fn check_size(set: &ImageSet) -> Result<()> {
 fn as_matrix(set: &ImageSet) -> DMatrix<f64> {
     DMatrix::from_iterator(
         set.image_len(),
-        set.count,
-        set.pixels.iter().map(|&p| f64::from(p) / 255.0),
+        set.count(),
+        set.pixels().iter().map(|&p| f64::from(p) / 255.0),
     )
 }
 
@@ -60,10 +60,12 @@ impl Pca {
     /// Fits `k` components to `train`.
     pub fn fit(train: &ImageSet, k: usize) -> Result<Self> {
         let n = train.image_len();
-        if k == 0 || k > n || train.count < 2 {
-            return Err(Error::InvalidOption(format!(
-                "PCA needs 1 <= components <= {n} and at least 2 images"
-            )));
+        if k == 0 || k > n || train.count() < 2 {
+            return Err(Error::PcaComponents {
+                components: k,
+                pixels: n,
+                images: train.count(),
+            });
         }
         check_size(train)?;
         let mut x = as_matrix(train);
@@ -71,7 +73,7 @@ impl Pca {
         for mut col in x.column_iter_mut() {
             col -= &mean;
         }
-        let cov = (&x * x.transpose()) / (train.count as f64 - 1.0);
+        let cov = (&x * x.transpose()) / (train.count() as f64 - 1.0);
         let eig = SymmetricEigen::new(cov);
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
@@ -126,6 +128,12 @@ impl Pca {
     }
 }
 
+/// The `ae pca` baseline: `components` components fitted on the training split, measured on the
+/// test split.
+pub fn baseline(splits: &Splits, components: usize) -> Result<PcaResult> {
+    Pca::fit(&splits.train, components)?.evaluate(&splits.test)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,12 +152,7 @@ mod tests {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let set = ImageSet {
-            pixels,
-            count: 50,
-            rows: 4,
-            cols: 4,
-        };
+        let set = ImageSet::new(pixels, 4, 4).unwrap();
         let r2 = Pca::fit(&set, 2).unwrap().evaluate(&set).unwrap();
         let r1 = Pca::fit(&set, 1).unwrap().evaluate(&set).unwrap();
         assert!(r2.psnr_db > 45.0, "{r2:?}");
@@ -160,12 +163,7 @@ mod tests {
     #[test]
     fn covariance_larger_than_the_bound_is_refused_before_allocating() {
         // Two 256x256 images: the covariance alone would be 32 GiB.
-        let set = ImageSet {
-            pixels: vec![0; 2 * 256 * 256],
-            count: 2,
-            rows: 256,
-            cols: 256,
-        };
+        let set = ImageSet::new(vec![0; 2 * 256 * 256], 256, 256).unwrap();
         let e = Pca::fit(&set, 1).err().unwrap();
         assert!(matches!(e, Error::PcaTooLarge { .. }), "{e}");
     }

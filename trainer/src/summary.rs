@@ -1,4 +1,5 @@
-//! A Keras-style `model.summary()` table.
+//! A Keras-style `model.summary()` table, so a model file can be compared with the notebook's
+//! architecture at a glance.
 
 use std::fmt::Write;
 
@@ -57,6 +58,17 @@ pub fn table(rows: usize, cols: usize, latent: usize, slope: f32, kind: &str) ->
     let _ = writeln!(s, "Trainable params: {}", thousands(enc + dec));
     let _ = writeln!(s, "Non-trainable params: 0");
     s
+}
+
+/// The table for a parsed model file (its shape, latent units, slope and kind).
+pub fn model_table(model: &ae_core::format::ModelRef<'_>) -> String {
+    let (rows, cols) = crate::model::image_shape(model);
+    let slope = match model {
+        ae_core::format::ModelRef::Float(m) => m.leaky_slope,
+        ae_core::format::ModelRef::Int8(m) => m.leaky_slope,
+    };
+    let latent = model.dims().latent as usize;
+    table(rows, cols, latent, slope, &model.kind().to_string())
 }
 
 #[cfg(test)]

@@ -50,12 +50,7 @@ fn subspace_images() -> (ImageSet, Vec<[i32; 3]>) {
             })
         })
         .collect();
-    let set = ImageSet {
-        pixels,
-        count: coeffs.len(),
-        rows: SIDE,
-        cols: SIDE,
-    };
+    let set = ImageSet::new(pixels, SIDE, SIDE).unwrap();
     (set, coeffs)
 }
 

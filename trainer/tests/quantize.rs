@@ -45,12 +45,7 @@ fn calibration() -> ImageSet {
     let pixels: Vec<u8> = (0..10 * INPUT)
         .map(|i| ((i * 53 + 17) % 256) as u8)
         .collect();
-    ImageSet {
-        pixels,
-        count: 10,
-        rows: 1,
-        cols: INPUT,
-    }
+    ImageSet::new(pixels, 1, INPUT).unwrap()
 }
 
 /// `max |w| / 127` of each `cols`-wide row, the export rule's weight scale (0 for a zero row).
@@ -85,7 +80,7 @@ fn export_follows_the_format_rule() {
 
     // Latent range, computed here from the float encoder.
     let (mut lo, mut hi) = (0.0f32, 0.0f32);
-    for img in images.pixels.chunks_exact(INPUT) {
+    for img in images.pixels().chunks_exact(INPUT) {
         let x: Vec<f32> = img.iter().map(|&p| f32::from(p) / 255.0).collect();
         let mut h = [0.0f32; LATENT];
         f.encode(&x, &mut h).unwrap();
@@ -188,7 +183,7 @@ fn all_zero_rows_quantize_and_run() {
         .iter()
         .all(|&w| w == 0));
     let (s_h, zp) = (f64::from(q.latent_scale), f64::from(q.latent_zero_point));
-    for img in images.pixels.chunks_exact(INPUT) {
+    for img in images.pixels().chunks_exact(INPUT) {
         let mut code = [0u8; LATENT];
         q.encode(img, &mut code).unwrap();
         // Unit 1 sees only its bias 0.2 (positive, so the LeakyReLU passes it).

@@ -10,10 +10,10 @@ use trainer::data::idx;
 fuzz_target!(|data: &[u8]| {
     let path = Path::new("fuzz.idx");
     if let Ok(set) = idx::read_from(path, data) {
-        assert_eq!(set.pixels.len(), set.count * set.rows * set.cols);
+        assert_eq!(set.pixels().len(), set.count() * set.rows() * set.cols());
     }
     let gz = flate2::read::MultiGzDecoder::new(data);
     if let Ok(set) = idx::read_from(path, gz) {
-        assert_eq!(set.pixels.len(), set.count * set.rows * set.cols);
+        assert_eq!(set.pixels().len(), set.count() * set.rows() * set.cols());
     }
 });

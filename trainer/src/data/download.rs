@@ -51,9 +51,7 @@ pub const MNIST_FILES: [(&str, &str); 4] = [
 pub fn default_cache_dir() -> Result<PathBuf> {
     dirs::cache_dir()
         .map(|d| d.join("tinyae").join("mnist"))
-        .ok_or_else(|| {
-            Error::InvalidOption("no cache directory on this system: pass --data DIR".into())
-        })
+        .ok_or(Error::NoCacheDir)
 }
 
 /// Downloads a set of files from a list of mirrors.
@@ -101,7 +99,7 @@ impl Downloader {
     }
 
     fn fetch_one(&self, file: &RemoteFile, dest: &Path) -> Result<()> {
-        let mut reasons = Vec::new();
+        let mut failures = Vec::new();
         for mirror in &self.mirrors {
             let url = format!("{mirror}{}", file.name);
             match self.try_mirror(&url, file, dest) {
@@ -110,13 +108,13 @@ impl Downloader {
                     if !self.quiet {
                         eprintln!("download of {url} failed: {reason}");
                     }
-                    reasons.push(format!("{url}: {reason}"));
+                    failures.push(MirrorFailure { url, reason });
                 }
             }
         }
         Err(Error::Download {
             name: file.name.clone(),
-            reasons: reasons.join("; "),
+            failures: MirrorFailures(failures),
         })
     }
 
@@ -126,13 +124,13 @@ impl Downloader {
         url: &str,
         file: &RemoteFile,
         dest: &Path,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), MirrorError> {
         let dir = dest.parent().unwrap_or(Path::new("."));
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(self.timeout))
             .build()
             .into();
-        let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+        let mut response = agent.get(url).call().map_err(MirrorError::Request)?;
         let expected_len = response
             .headers()
             .get("content-length")
@@ -142,43 +140,43 @@ impl Downloader {
         let mut tmp = tempfile::Builder::new()
             .prefix(".tinyae-download-")
             .tempfile_in(dir)
-            .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
+            .map_err(|source| MirrorError::TempFile {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
         let mut reader = response.body_mut().as_reader();
         let mut hasher = Md5::new();
         let mut buf = vec![0u8; 64 * 1024];
         let mut received = 0u64;
         loop {
-            let n = reader.read(&mut buf).map_err(|e| {
-                format!("truncated: the connection ended after {received} bytes ({e})")
-            })?;
+            let n = reader
+                .read(&mut buf)
+                .map_err(|source| MirrorError::Read { received, source })?;
             if n == 0 {
                 break;
             }
             hasher.update(&buf[..n]);
-            tmp.write_all(&buf[..n])
-                .map_err(|e| format!("cannot write: {e}"))?;
+            tmp.write_all(&buf[..n]).map_err(MirrorError::Write)?;
             received += n as u64;
             bar.set_position(received);
         }
         bar.finish_and_clear();
         if let Some(len) = expected_len {
             if received != len {
-                return Err(format!("truncated: received {received} of {len} bytes"));
+                return Err(MirrorError::Short { received, len });
             }
         }
         let digest = hex::encode(hasher.finalize());
         if digest != file.md5 {
-            return Err(format!(
-                "MD5 mismatch (got {digest}, expected {}): corrupted download",
-                file.md5
-            ));
+            return Err(MirrorError::Md5 {
+                got: digest,
+                expected: file.md5.clone(),
+            });
         }
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| format!("cannot flush: {e}"))?;
-        crate::fsio::check_replaceable(dest).map_err(|e| e.to_string())?;
+        tmp.as_file().sync_all().map_err(MirrorError::Flush)?;
+        crate::fsio::check_replaceable(dest).map_err(|e| MirrorError::Destination(Box::new(e)))?;
         tmp.persist(dest)
-            .map_err(|e| format!("cannot move into place: {}", e.error))?;
+            .map_err(|e| MirrorError::Persist(e.error))?;
         if !self.quiet {
             eprintln!("downloaded {} ({received} bytes, MD5 ok)", dest.display());
         }
@@ -223,4 +221,91 @@ pub fn md5_of_file(path: &Path) -> Result<String> {
     let mut hasher = Md5::new();
     std::io::copy(&mut f, &mut hasher).map_err(Error::io(path))?;
     Ok(hex::encode(hasher.finalize()))
+}
+
+/// Why one mirror failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MirrorError {
+    /// The request failed (DNS, connection, TLS, HTTP status, time-out).
+    #[error("{0}")]
+    Request(#[source] ureq::Error),
+    /// No temporary file could be made beside the destination.
+    #[error("cannot create a temporary file in {dir}: {source}")]
+    TempFile {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The connection broke.
+    #[error("truncated: the connection ended after {received} bytes ({source})")]
+    Read {
+        /// Bytes received before it broke.
+        received: u64,
+        /// What the connection said.
+        source: std::io::Error,
+    },
+    /// The body ended before its declared length.
+    #[error("truncated: received {received} of {len} bytes")]
+    Short {
+        /// Bytes received.
+        received: u64,
+        /// Bytes declared (`content-length`).
+        len: u64,
+    },
+    /// The file's digest is not the published one.
+    #[error("MD5 mismatch (got {got}, expected {expected}): corrupted download")]
+    Md5 {
+        /// The digest of what arrived.
+        got: String,
+        /// The published digest.
+        expected: String,
+    },
+    /// Writing the temporary file failed.
+    #[error("cannot write: {0}")]
+    Write(#[source] std::io::Error),
+    /// Flushing the temporary file failed.
+    #[error("cannot flush: {0}")]
+    Flush(#[source] std::io::Error),
+    /// The destination may not be replaced.
+    #[error("{0}")]
+    Destination(#[source] Box<Error>),
+    /// Moving the download into place failed.
+    #[error("cannot move into place: {0}")]
+    Persist(#[source] std::io::Error),
+}
+
+/// One failed mirror: its URL and why.
+#[derive(Debug)]
+pub struct MirrorFailure {
+    /// The URL tried.
+    pub url: String,
+    /// Why it failed.
+    pub reason: MirrorError,
+}
+
+/// Every mirror's failure, in the order they were tried. Shown as `url: reason; url: reason`;
+/// its `source()` is the last mirror's reason.
+#[derive(Debug, Default)]
+pub struct MirrorFailures(pub Vec<MirrorFailure>);
+
+impl std::fmt::Display for MirrorFailures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, m) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", m.url, m.reason)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for MirrorFailures {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .last()
+            .map(|m| &m.reason as &(dyn std::error::Error + 'static))
+    }
 }

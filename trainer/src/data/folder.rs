@@ -36,19 +36,18 @@ pub fn read_folder(dir: &Path, convert: bool) -> Result<ImageSet> {
     for path in &files {
         let (rows, cols, pixels) = picture::read_grey(path, convert)?;
         let set = set.get_or_insert_with(|| ImageSet::empty(rows, cols));
-        if (rows, cols) != (set.rows, set.cols) {
+        if (rows, cols) != (set.rows(), set.cols()) {
             return Err(Error::BadFile {
                 path: path.clone(),
                 problem: format!(
                     "is {cols}x{rows}, but the pictures before it in {} are {}x{}: all must be one size",
                     dir.display(),
-                    set.cols,
-                    set.rows
+                    set.cols(),
+                    set.rows()
                 ),
             });
         }
-        set.pixels.extend_from_slice(&pixels);
-        set.count += 1;
+        set.push(&pixels)?;
         if let Some(bar) = &progress {
             bar.inc(1);
         }
@@ -106,7 +105,7 @@ mod tests {
         save(&dir.path().join("a.png"), grey(3, 2, 1));
         std::fs::write(dir.path().join(".DS_Store"), b"junk").unwrap();
         let set = read_folder(dir.path(), false).unwrap();
-        assert_eq!((set.count, set.rows, set.cols), (2, 2, 3));
+        assert_eq!((set.count(), set.rows(), set.cols()), (2, 2, 3));
         assert_eq!(set.image(0), grey(3, 2, 1).to_luma8().as_raw().as_slice());
         assert_eq!(set.image(1), grey(3, 2, 2).to_luma8().as_raw().as_slice());
     }
@@ -134,11 +133,11 @@ mod tests {
         save(&dir.path().join("c.png"), rgb);
         let colour = read_folder(dir.path(), false).unwrap_err().to_string();
         assert!(
-            colour.contains("c.png") && colour.contains("--grayscale"),
+            colour.contains("c.png") && colour.contains("not 8-bit grayscale"),
             "{colour}"
         );
         let converted = read_folder(dir.path(), true).unwrap();
-        assert_eq!(converted.count, 2);
+        assert_eq!(converted.count(), 2);
 
         std::fs::write(dir.path().join("d.png"), b"not a picture").unwrap();
         let junk = read_folder(dir.path(), true).unwrap_err().to_string();

@@ -54,10 +54,14 @@ fn read_stream(path: &Path, mut r: impl Read, known_len: Option<u64>) -> Result<
         path: path.to_path_buf(),
         problem,
     };
+    let unreadable = |source| Error::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut header = [0u8; 16];
     read_full(&mut r, &mut header).map_err(|e| match e {
         Short(n) => bad(format!("too short for an IDX header ({n} of 16 bytes)")),
-        Io(e) => bad(describe(&e)),
+        Io(e) => unreadable(e),
     })?;
     let field =
         |i: usize| u32::from_be_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
@@ -95,7 +99,7 @@ fn read_stream(path: &Path, mut r: impl Read, known_len: Option<u64>) -> Result<
     }
     let pixels = read_body(&mut r, total).map_err(|e| match e {
         Short(n) => truncated(n as u64),
-        Io(e) => bad(describe(&e)),
+        Io(e) => unreadable(e),
     })?;
     let mut extra = [0u8; 1];
     match r.read(&mut extra) {
@@ -105,14 +109,9 @@ fn read_stream(path: &Path, mut r: impl Read, known_len: Option<u64>) -> Result<
                 "has bytes after the {count} images its header declares"
             )))
         }
-        Err(e) => return Err(bad(describe(&e))),
+        Err(e) => return Err(unreadable(e)),
     }
-    Ok(ImageSet {
-        pixels,
-        count,
-        rows,
-        cols,
-    })
+    ImageSet::new(pixels, rows, cols)
 }
 
 enum ReadError {
@@ -151,22 +150,18 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::result::Result<(), ReadE
     Ok(())
 }
 
-fn describe(e: &std::io::Error) -> String {
-    format!("cannot be read ({e}); a corrupt or truncated .gz file looks like this")
-}
-
 /// Encodes images as an IDX file (for tests, `ae decompress` and tools).
 pub fn encode(set: &ImageSet) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + set.pixels.len());
     for v in [
         IMAGES_MAGIC,
-        set.count as u32,
-        set.rows as u32,
-        set.cols as u32,
+        set.count() as u32,
+        set.rows() as u32,
+        set.cols() as u32,
     ] {
         out.extend_from_slice(&v.to_be_bytes());
     }
-    out.extend_from_slice(&set.pixels);
+    out.extend_from_slice(set.pixels());
     out
 }
 
@@ -176,12 +171,7 @@ mod tests {
     use std::io::Write;
 
     fn set(count: usize) -> ImageSet {
-        ImageSet {
-            pixels: (0..count * 6).map(|v| v as u8).collect(),
-            count,
-            rows: 2,
-            cols: 3,
-        }
+        ImageSet::new((0..count * 6).map(|v| v as u8).collect(), 2, 3).unwrap()
     }
 
     fn gz(bytes: &[u8]) -> Vec<u8> {
@@ -276,10 +266,10 @@ mod tests {
     fn validation_tail_is_the_last_images() {
         let mut s = set(10);
         let v = s.split_off_tail(0.2).unwrap();
-        assert_eq!((s.count, v.count), (8, 2));
+        assert_eq!((s.count(), v.count()), (8, 2));
         assert_eq!(v.image(0), set(10).image(8));
         assert!(set(3).split_off_tail(1.0).is_err());
         assert!(set(3).split_off_tail(-0.1).is_err());
-        assert_eq!(set(3).split_off_tail(0.0).unwrap().count, 0);
+        assert_eq!(set(3).split_off_tail(0.0).unwrap().count(), 0);
     }
 }

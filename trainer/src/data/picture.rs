@@ -57,12 +57,13 @@ pub fn decode_picture(
     let (w, h) = (img.width() as usize, img.height() as usize);
     let grey = matches!(img.color(), image::ColorType::L8);
     if (!grey || (w, h) != (cols, rows)) && !resize {
-        return Err(Error::BadFile {
+        return Err(Error::PictureNeedsConverting {
             path: path.to_path_buf(),
-            problem: format!(
-                "is {w}x{h} {:?}; the model takes {cols}x{rows} 8-bit grayscale (pass --resize to convert)",
-                img.color()
-            ),
+            width: w,
+            height: h,
+            color: img.color(),
+            rows,
+            cols,
         });
     }
     let luma = img.to_luma8();
@@ -80,17 +81,14 @@ pub fn decode_picture(
 }
 
 /// One grey picture of a training folder: `(rows, cols, pixels)`. 8-bit greyscale is taken as it
-/// is; colour or 16-bit is an error naming the file unless `convert` (`--grayscale`) is set.
+/// is; colour or 16-bit is an error naming the file unless `convert` is set.
 pub fn read_grey(path: &Path, convert: bool) -> Result<(usize, usize, Vec<u8>)> {
     let bytes = fsio::read_bounded(path, "a picture", MAX_PICTURE_BYTES)?;
     let img = decode(path, bytes)?;
     if !matches!(img.color(), image::ColorType::L8) && !convert {
-        return Err(Error::BadFile {
+        return Err(Error::PictureNotGrey {
             path: path.to_path_buf(),
-            problem: format!(
-                "is {:?}, not 8-bit grayscale (pass --grayscale to convert it)",
-                img.color()
-            ),
+            color: img.color(),
         });
     }
     let (rows, cols) = (img.height() as usize, img.width() as usize);
@@ -114,9 +112,10 @@ fn decode(path: &Path, bytes: Vec<u8>) -> Result<image::DynamicImage> {
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_PICTURE_ALLOC);
     reader.limits(limits);
-    reader
-        .decode()
-        .map_err(|e| bad(format!("cannot be read as an image ({e})")))
+    reader.decode().map_err(|source| Error::Picture {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -138,12 +137,7 @@ mod tests {
         std::fs::write(&jpg, png(4)).unwrap();
         std::fs::write(&bare, png(4)).unwrap();
         let idx_named_png = dir.path().join("batch.png");
-        let images = super::super::ImageSet {
-            pixels: vec![5; 32],
-            count: 2,
-            rows: 4,
-            cols: 4,
-        };
+        let images = super::super::ImageSet::new(vec![5; 32], 4, 4).unwrap();
         std::fs::write(&idx_named_png, idx::encode(&images)).unwrap();
         for p in [&jpg, &bare] {
             assert_eq!(kind_of(p).unwrap(), InputKind::Picture);

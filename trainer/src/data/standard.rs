@@ -68,17 +68,7 @@ pub fn try_load(dir: &Path) -> Result<Option<(ImageSet, ImageSet)>> {
         .finalize();
     let side = SIDE as usize;
     Ok(Some((
-        ImageSet {
-            pixels: m.trn_img,
-            count: 60_000,
-            rows: side,
-            cols: side,
-        },
-        ImageSet {
-            pixels: m.tst_img,
-            count: 10_000,
-            rows: side,
-            cols: side,
-        },
+        ImageSet::new(m.trn_img, side, side)?,
+        ImageSet::new(m.tst_img, side, side)?,
     )))
 }

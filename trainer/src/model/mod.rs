@@ -83,8 +83,10 @@ impl Params {
 
     /// The ae-core float model file for these parameters.
     pub fn to_model_file(&self) -> Result<Vec<u8>> {
-        let input = u32::try_from(self.input())
-            .map_err(|_| Error::Mismatch("the model's input does not fit a model file".into()))?;
+        let input = u32::try_from(self.input()).map_err(|_| Error::ShapeTooLarge {
+            rows: self.input(),
+            cols: 1,
+        })?;
         self.to_model_file_shaped(ae_core::format::Shape::implied_by(input))
     }
 
@@ -105,7 +107,10 @@ impl Params {
             &t,
             &mut out,
         )
-        .map_err(|e| Error::Mismatch(format!("cannot encode the model: {e}")))?;
+        .map_err(|source| Error::ModelEncode {
+            kind: ae_core::format::ModelKind::Float,
+            source,
+        })?;
         out.truncate(n);
         Ok(out)
     }
@@ -121,6 +126,12 @@ impl Params {
             slope: m.leaky_slope,
         }
     }
+}
+
+/// `(rows, cols)` of the images a parsed model file takes.
+pub fn image_shape(model: &ae_core::format::ModelRef<'_>) -> (usize, usize) {
+    let shape = model.shape();
+    (shape.rows as usize, shape.cols as usize)
 }
 
 /// A model file read into 16-byte aligned memory, so ae-core can borrow float weights in place.

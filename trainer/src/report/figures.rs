@@ -67,17 +67,19 @@ fn font_ready() -> Result<()> {
         plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
             .is_ok()
     });
-    ok.then_some(())
-        .ok_or_else(|| Error::Mismatch("cannot load the embedded font".into()))
+    ok.then_some(()).ok_or(Error::Font)
 }
 
-fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
-    Error::Mismatch(format!("drawing failed: {e:?}"))
+fn draw_err<E: std::error::Error + Send + Sync + 'static>(e: E) -> Error {
+    Error::Figure {
+        source: Box::new(e),
+    }
 }
 
 fn save_png(path: &Path, buf: Vec<u8>, (w, h): (usize, usize)) -> Result<()> {
-    let img = image::RgbImage::from_raw(w as u32, h as u32, buf)
-        .ok_or_else(|| draw_err("buffer size"))?;
+    let img = image::RgbImage::from_raw(w as u32, h as u32, buf).ok_or_else(|| Error::Figure {
+        source: format!("a {w}x{h} figure does not fit its pixel buffer").into(),
+    })?;
     let mut png = std::io::Cursor::new(Vec::new());
     img.write_to(&mut png, image::ImageFormat::Png)
         .map_err(draw_err)?;

@@ -1,11 +1,14 @@
 //! `ae report`: everything the notebook shows, as files — the loss curve, original vs.
 //! reconstruction for random training and test images, denoising, and a `report.md` with the
 //! numbers. Reconstructions run through ae-core, so an int8 model's figures show the integer path.
+//!
+//! The library writes the files and returns the numbers; reading the command line, finding the
+//! history and printing belong to the `ae` binary, so this module knows nothing of flags.
 
 pub mod figures;
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ae_core::format::ModelRef;
 use rand::seq::index::sample;
@@ -14,13 +17,15 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde::Serialize;
 
-use crate::cli::ReportArgs;
-use crate::data::{self, ImageSet, Splits};
-use crate::error::{Error, Result};
-use crate::eval::{self, psnr, reconstruct, Metrics};
+use crate::data::{ImageSet, Splits};
+use crate::error::{Error, Result, Setting};
+use crate::eval::{self, psnr, reconstruct, squared_error_u8, squared_error_unit, Metrics};
 use crate::model::ModelBytes;
-use crate::train::history::{self, History};
+use crate::train::history::History;
 use figures::{Grid, Tile};
+
+/// Standard deviation of the denoising figure's Gaussian noise unless told otherwise.
+pub const DEFAULT_NOISE: f32 = 0.3;
 
 /// What to draw.
 #[derive(Debug, Clone)]
@@ -31,6 +36,17 @@ pub struct ReportOptions {
     pub seed: u64,
     /// Noise standard deviation (pixels in `[0, 1]`).
     pub noise: f32,
+}
+
+impl Default for ReportOptions {
+    /// The notebook's figures: four images each, seed 1, noise [`DEFAULT_NOISE`].
+    fn default() -> Self {
+        ReportOptions {
+            n: 4,
+            seed: 1,
+            noise: DEFAULT_NOISE,
+        }
+    }
 }
 
 /// The numbers in the report (also written as `report.json`).
@@ -76,12 +92,7 @@ fn original_tile(i: usize, img: &[u8]) -> Tile {
 }
 
 fn image_psnr(a: &[u8], b: &[u8]) -> f64 {
-    let se: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum();
-    psnr(se / (255.0 * 255.0 * a.len() as f64))
+    psnr(squared_error_u8(a, b) / (255.0 * 255.0 * a.len() as f64))
 }
 
 fn reconstruct_u8(model: &ModelRef<'_>, image: &[u8]) -> Result<Vec<u8>> {
@@ -90,8 +101,9 @@ fn reconstruct_u8(model: &ModelRef<'_>, image: &[u8]) -> Result<Vec<u8>> {
     Ok(y.iter().map(|&v| ae_core::pixels::from_unit(v)).collect())
 }
 
-/// PSNR over `set` when the float model's code is stored at 8 bits per value (uniform over the
-/// range the encoder produces on `calibration`); an int8 model's code already is.
+/// PSNR over `set` when the float model's code is stored at 8 bits per value, quantized exactly as
+/// the int8 export quantizes it ([`crate::quantize::LatentRange::quant`], calibrated on
+/// `calibration`); an int8 model's code already is.
 fn psnr_at_code_size(
     model: &ModelRef<'_>,
     calibration: &ImageSet,
@@ -101,8 +113,7 @@ fn psnr_at_code_size(
     let ModelRef::Float(f) = model else {
         return Ok(metrics.psnr_db);
     };
-    let range = crate::quantize::calibrate(f, calibration)?;
-    let scale = ((range.max - range.min) / 255.0).max(f32::MIN_POSITIVE);
+    let quant = crate::quantize::calibrate(f, calibration)?.quant();
     let (input, latent) = f.dims.as_usize();
     let (mut x, mut h, mut y) = (
         vec![0.0f32; input],
@@ -113,23 +124,18 @@ fn psnr_at_code_size(
     for img in set.images() {
         ae_core::pixels::to_unit_slice(img, &mut x);
         f.encode(&x, &mut h)
-            .map_err(|e| Error::Mismatch(e.to_string()))?;
+            .map_err(|source| Error::ModelRun { source })?;
         for v in &mut h {
-            let q = ((*v - range.min) / scale).round().clamp(0.0, 255.0);
-            *v = range.min + q * scale;
+            *v = quant.round_trip(*v);
         }
         f.decode(&h, &mut y)
-            .map_err(|e| Error::Mismatch(e.to_string()))?;
-        se += y
-            .iter()
-            .zip(&x)
-            .map(|(&a, &b)| f64::from(a - b).powi(2))
-            .sum::<f64>();
+            .map_err(|source| Error::ModelRun { source })?;
+        se += squared_error_unit(&y, &x);
     }
     if !se.is_finite() {
         return Err(Error::NonFinite { what: "output" });
     }
-    Ok(psnr(se / (set.count * input) as f64))
+    Ok(psnr(se / (set.count() * input) as f64))
 }
 
 /// Writes every figure and `report.md` into `out`; returns the numbers.
@@ -143,24 +149,27 @@ pub fn write_report(
 ) -> Result<Summary> {
     let model = model_bytes.parse(model_path)?;
     eval::check_fits(&model, &splits.test)?;
-    if opts.n == 0 || opts.n > splits.train.count.min(splits.test.count) {
-        return Err(Error::InvalidOption(format!(
-            "--n must be between 1 and the number of images, got {}",
-            opts.n
-        )));
+    if opts.n == 0 || opts.n > splits.train.count().min(splits.test.count()) {
+        return Err(Error::InvalidSetting {
+            setting: Setting::FigureImages,
+            value: opts.n.to_string(),
+            expected: "between 1 and the number of images",
+        });
     }
     if !(opts.noise.is_finite() && opts.noise >= 0.0) {
-        return Err(Error::InvalidOption(
-            "--noise must be a non-negative number".into(),
-        ));
+        return Err(Error::InvalidSetting {
+            setting: Setting::Noise,
+            value: opts.noise.to_string(),
+            expected: "a non-negative number",
+        });
     }
     crate::fsio::check_output_dir(out)?;
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
     let kind = model.kind().to_string();
-    let (rows, cols) = (splits.test.rows, splits.test.cols);
+    let (rows, cols) = (splits.test.rows(), splits.test.cols());
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let train_indices = sample(&mut rng, splits.train.count, opts.n).into_vec();
-    let test_indices = sample(&mut rng, splits.test.count, opts.n).into_vec();
+    let train_indices = sample(&mut rng, splits.train.count(), opts.n).into_vec();
+    let test_indices = sample(&mut rng, splits.test.count(), opts.n).into_vec();
 
     let grid2 = Grid {
         rows: 2,
@@ -224,16 +233,10 @@ pub fn write_report(
     for img in splits.test.images() {
         let noisy = add_noise(img, opts.noise, &mut noise_rng);
         let rec = reconstruct_u8(&model, &noisy)?;
-        let sq = |a: &[u8], b: &[u8]| {
-            a.iter()
-                .zip(b)
-                .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-                .sum::<f64>()
-        };
-        se_noisy += sq(img, &noisy);
-        se_rec += sq(img, &rec);
+        se_noisy += squared_error_u8(img, &noisy);
+        se_rec += squared_error_u8(img, &rec);
     }
-    let denom = 255.0 * 255.0 * (splits.test.count * splits.test.image_len()) as f64;
+    let denom = 255.0 * 255.0 * (splits.test.count() * splits.test.image_len()) as f64;
 
     if let Some(h) = history {
         figures::loss_curve(&out.join("history.png"), &h.epochs)?;
@@ -251,7 +254,10 @@ pub fn write_report(
         train_indices,
         test_indices,
     };
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Mismatch(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&summary).map_err(|source| Error::Json {
+        what: "the report's numbers",
+        source,
+    })?;
     crate::fsio::write_atomic(&out.join("report.json"), &json)?;
     crate::fsio::write_atomic(
         &out.join("report.md"),
@@ -317,38 +323,4 @@ fn markdown(s: &Summary, model: &Path, history: Option<&History>, opts: &ReportO
         opts.seed
     );
     md
-}
-
-/// `ae report`.
-pub fn run(a: &ReportArgs, quiet: bool) -> Result<()> {
-    let _lock = crate::fsio::lock_output_dir(&a.out)?;
-    let bytes = ModelBytes::load(&a.model)?;
-    let history_path: Option<PathBuf> = match &a.history {
-        Some(p) => Some(p.clone()),
-        None => Some(history::path_for(&a.model)).filter(|p| p.is_file()),
-    };
-    let history = history_path.as_deref().map(History::load).transpose()?;
-    let dir = data::resolve_dir(a.data.data.as_deref(), quiet)?;
-    let splits = Splits::load_with(&dir, a.data.val, a.data.grayscale)?;
-    let opts = ReportOptions {
-        n: a.n,
-        seed: a.seed,
-        noise: a.noise,
-    };
-    let s = write_report(&bytes, &a.model, history.as_ref(), &splits, &a.out, &opts)?;
-    println!(
-        "wrote {}/report.md: test PSNR {:.2} dB, {} -> {} bytes, denoising {:.2} -> {:.2} dB{}",
-        a.out.display(),
-        s.test.psnr_db,
-        s.image_bytes,
-        s.code_bytes,
-        s.noisy_psnr_db,
-        s.denoised_psnr_db,
-        if history.is_none() {
-            " (no training history found: pass --history)"
-        } else {
-            ""
-        }
-    );
-    Ok(())
 }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::history::EpochRecord;
 use super::{initial_params, new_adam, TrainConfig};
 use crate::data::ImageSet;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 use crate::fsio;
 use crate::limits::MAX_CHECKPOINT_BYTES;
 use crate::model::Params;
@@ -67,10 +67,10 @@ struct OnDisk {
 /// SHA-256 of the images and their shape, hex.
 pub fn fingerprint(set: &ImageSet) -> String {
     let mut h = Sha256::new();
-    for v in [set.count, set.rows, set.cols] {
+    for v in [set.count(), set.rows(), set.cols()] {
         h.update((v as u64).to_le_bytes());
     }
-    h.update(&set.pixels);
+    h.update(set.pixels());
     hex::encode(h.finalize())
 }
 
@@ -80,18 +80,18 @@ pub fn fingerprint(set: &ImageSet) -> String {
 fn first_difference(
     (saved, saved_input): (&TrainConfig, usize),
     (run, input): (&TrainConfig, usize),
-) -> Option<(&'static str, String, String)> {
+) -> Option<(Setting, String, String)> {
     let pair = |name, a: &dyn ToString, b: &dyn ToString| (name, a.to_string(), b.to_string());
     [
-        pair("pixels per image", &saved_input, &input),
-        pair("--latent", &saved.latent, &run.latent),
-        pair("--batch", &saved.batch, &run.batch),
-        pair("--seed", &saved.seed, &run.seed),
-        pair("--lr", &saved.adam.lr, &run.adam.lr),
-        pair("the LeakyReLU slope", &saved.slope, &run.slope),
-        pair("Adam beta1", &saved.adam.beta1, &run.adam.beta1),
-        pair("Adam beta2", &saved.adam.beta2, &run.adam.beta2),
-        pair("Adam epsilon", &saved.adam.eps, &run.adam.eps),
+        pair(Setting::PixelsPerImage, &saved_input, &input),
+        pair(Setting::Latent, &saved.latent, &run.latent),
+        pair(Setting::Batch, &saved.batch, &run.batch),
+        pair(Setting::Seed, &saved.seed, &run.seed),
+        pair(Setting::LearningRate, &saved.adam.lr, &run.adam.lr),
+        pair(Setting::Slope, &saved.slope, &run.slope),
+        pair(Setting::AdamBeta1, &saved.adam.beta1, &run.adam.beta1),
+        pair(Setting::AdamBeta2, &saved.adam.beta2, &run.adam.beta2),
+        pair(Setting::AdamEpsilon, &saved.adam.eps, &run.adam.eps),
     ]
     .into_iter()
     .find(|(_, a, b)| a != b)
@@ -133,9 +133,10 @@ impl State {
             adam: self.adam.clone(),
             history: self.history.clone(),
         };
-        let mut bytes = postcard::to_stdvec(&disk).map_err(|e| Error::Checkpoint {
+        let mut bytes = postcard::to_stdvec(&disk).map_err(|source| Error::CheckpointCodec {
             path: path.to_path_buf(),
-            problem: format!("cannot encode: {e}"),
+            action: "encode",
+            source,
         })?;
         let crc = ae_core::format::crc32(&bytes);
         bytes.extend_from_slice(&crc.to_le_bytes());
@@ -161,8 +162,11 @@ impl State {
         if ae_core::format::crc32(body).to_le_bytes() != crc {
             return Err(bad("checksum mismatch: the checkpoint is corrupted".into()));
         }
-        let d: OnDisk =
-            postcard::from_bytes(body).map_err(|e| bad(format!("cannot decode ({e})")))?;
+        let d: OnDisk = postcard::from_bytes(body).map_err(|source| Error::CheckpointCodec {
+            path: path.to_path_buf(),
+            action: "decode",
+            source,
+        })?;
         if d.version != VERSION {
             return Err(bad(format!(
                 "checkpoint version {} is not supported",

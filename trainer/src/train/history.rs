@@ -54,17 +54,19 @@ pub struct DataRecord {
 impl History {
     /// Writes the history as pretty JSON, atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self)
-            .map_err(|e| Error::Mismatch(format!("cannot encode history: {e}")))?;
+        let json = serde_json::to_vec_pretty(self).map_err(|source| Error::Json {
+            what: "the training history",
+            source,
+        })?;
         fsio::write_atomic(path, &json)
     }
 
     /// Reads a history file.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = fsio::read_bounded(path, "a training history", MAX_HISTORY_BYTES)?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
+        serde_json::from_slice(&bytes).map_err(|source| Error::History {
             path: path.to_path_buf(),
-            problem: format!("not a training history: {e}"),
+            source,
         })
     }
 }

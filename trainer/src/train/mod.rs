@@ -14,7 +14,6 @@
 
 pub mod checkpoint;
 pub mod history;
-mod progress;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::ImageSet;
-use crate::error::{Error, Result};
+use crate::error::{Error, ImagesFor, Result, Setting};
 use crate::limits::{param_count, MAX_LATENT, MAX_PARAMS};
 use crate::model::backprop::Shard;
 use crate::model::Params;
@@ -37,6 +36,10 @@ use history::EpochRecord;
 
 /// Slices per batch. Fixed, so results do not depend on the thread count.
 pub const SHARDS: usize = 2;
+/// The notebook's LeakyReLU slope.
+pub const DEFAULT_SLOPE: f32 = 0.3;
+/// Worker threads unless told otherwise (the result does not depend on it).
+pub const DEFAULT_THREADS: usize = 2;
 
 /// What defines a training run (and must match to resume one).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -63,7 +66,7 @@ impl Default for TrainConfig {
             epochs: 50,
             batch: 32,
             seed: 1,
-            slope: 0.3,
+            slope: DEFAULT_SLOPE,
             adam: AdamConfig::default(),
         }
     }
@@ -72,28 +75,34 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Rejects values training cannot run with.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::InvalidOption(m.to_string()));
+        let bad = |setting, value: &dyn ToString, expected| {
+            Err(Error::InvalidSetting {
+                setting,
+                value: value.to_string(),
+                expected,
+            })
+        };
         if self.epochs == 0 {
-            return bad("--epochs must be at least 1");
+            return bad(Setting::Epochs, &self.epochs, "at least 1");
         }
         if self.latent == 0 {
-            return bad("--latent must be at least 1");
+            return bad(Setting::Latent, &self.latent, "at least 1");
         }
         if self.latent > MAX_LATENT {
             return Err(Error::OutOfRange {
-                option: "--latent",
+                setting: Setting::Latent,
                 value: self.latent,
                 max: MAX_LATENT,
             });
         }
         if self.batch == 0 {
-            return bad("--batch must be at least 1");
+            return bad(Setting::Batch, &self.batch, "at least 1");
         }
         if !(self.adam.lr.is_finite() && self.adam.lr > 0.0) {
-            return bad("--lr must be a positive number");
+            return bad(Setting::LearningRate, &self.adam.lr, "a positive number");
         }
         if !(0.0..=1.0).contains(&self.slope) {
-            return bad("the LeakyReLU slope must be in [0, 1]");
+            return bad(Setting::Slope, &self.slope, "in [0, 1]");
         }
         Ok(())
     }
@@ -108,8 +117,6 @@ pub struct RunOptions {
     pub resume: bool,
     /// Worker threads (1 runs the shards one after the other; the result is the same).
     pub threads: usize,
-    /// No progress output.
-    pub quiet: bool,
     /// Set (by Ctrl-C) to stop after the current batch, saving the state.
     pub interrupt: Arc<AtomicBool>,
     /// Behave as if interrupted once this many steps have run in this process (for tests and
@@ -118,13 +125,12 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Defaults: two threads, progress shown, checkpoint at `checkpoint`.
+    /// Defaults: [`DEFAULT_THREADS`] threads, checkpoint at `checkpoint`.
     pub fn new(checkpoint: PathBuf) -> Self {
         RunOptions {
             checkpoint,
             resume: false,
-            threads: 2,
-            quiet: false,
+            threads: DEFAULT_THREADS,
             interrupt: Arc::new(AtomicBool::new(false)),
             stop_after_steps: None,
         }
@@ -140,16 +146,53 @@ pub struct Outcome {
     pub history: Vec<EpochRecord>,
 }
 
-/// Trains on `train`, reporting the loss on `val` (which may be empty) after each epoch.
+/// What the training loop tells whoever watches it: a progress bar, a log, a test. The loop owns
+/// no display of its own, so a library caller gets silence unless it asks for more. Every method
+/// does nothing unless overridden.
+pub trait Observer {
+    /// Epoch `epoch` (0-based) of `epochs` starts (or resumes) with `batches` batches in all.
+    fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        let _ = (epoch, epochs, batches);
+    }
+    /// `done` batches of the epoch are done; `mean_loss` is the epoch's mean loss so far.
+    fn batch_done(&mut self, done: usize, mean_loss: f64) {
+        let _ = (done, mean_loss);
+    }
+    /// The epoch is done (`record.epoch` is 1-based) out of `epochs`.
+    fn epoch_done(&mut self, record: &EpochRecord, epochs: usize) {
+        let _ = (record, epochs);
+    }
+    /// The epoch stops early (interrupted or diverged).
+    fn stopped(&mut self) {}
+}
+
+/// An [`Observer`] that shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Trains on `train`, reporting the loss on `val` (which may be empty) after each epoch, silently.
 pub fn train(
     config: &TrainConfig,
     train: &ImageSet,
     val: &ImageSet,
     opts: &RunOptions,
 ) -> Result<Outcome> {
+    train_observed(config, train, val, opts, &mut Silent)
+}
+
+/// [`train`], telling `observer` about every batch and epoch.
+pub fn train_observed(
+    config: &TrainConfig,
+    train: &ImageSet,
+    val: &ImageSet,
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
     config.validate()?;
-    if train.count == 0 {
-        return Err(Error::Mismatch("no training images".into()));
+    if train.count() == 0 {
+        return Err(Error::NoImages(ImagesFor::Training));
     }
     let input = train.image_len();
     check_size(input, config.latent)?;
@@ -162,27 +205,27 @@ pub fn train(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
         .build()
-        .map_err(|e| Error::InvalidOption(format!("cannot start worker threads: {e}")))?;
+        .map_err(Error::Threads)?;
     let mut shards: Vec<Shard> = (0..SHARDS)
         .map(|_| Shard::new(input, config.latent, 0))
         .collect();
     let mut eval_shard = Shard::new(input, config.latent, 0);
-    let batches = train.count.div_ceil(config.batch);
+    let batches = train.count().div_ceil(config.batch);
     let mut steps_here = 0u64;
 
     while state.epoch < config.epochs {
         let epoch = state.epoch;
-        let order = epoch_order(config.seed, epoch, train.count);
-        let bar = progress::EpochBar::new(opts.quiet, epoch, config.epochs, batches);
+        let order = epoch_order(config.seed, epoch, train.count());
+        observer.epoch_started(epoch, config.epochs, batches);
         let started = Instant::now();
         for b in state.batch..batches {
-            let idx = &order[b * config.batch..((b + 1) * config.batch).min(train.count)];
+            let idx = &order[b * config.batch..((b + 1) * config.batch).min(train.count())];
             let loss = step(&pool, &mut shards, &mut state, train, idx);
             state.loss_sum += loss;
             state.loss_count += (idx.len() * input) as u64;
             let mean = loss / (idx.len() * input) as f64;
             if !mean.is_finite() {
-                bar.abandon();
+                observer.stopped();
                 return Err(Error::Diverged {
                     epoch: epoch + 1,
                     batch: b,
@@ -192,12 +235,12 @@ pub fn train(
             }
             state.batch = b + 1;
             steps_here += 1;
-            bar.batch_done(b + 1, state.loss_sum / state.loss_count as f64);
+            observer.batch_done(b + 1, state.loss_sum / state.loss_count as f64);
             let stop = opts.interrupt.load(Ordering::SeqCst)
                 || opts.stop_after_steps.is_some_and(|n| steps_here >= n);
             if stop && state.batch < batches {
                 state.seconds += started.elapsed().as_secs_f64();
-                bar.abandon();
+                observer.stopped();
                 state.save(&opts.checkpoint)?;
                 return Err(Error::Interrupted {
                     checkpoint: opts.checkpoint.clone(),
@@ -205,14 +248,14 @@ pub fn train(
             }
         }
         state.seconds += started.elapsed().as_secs_f64();
-        let val_loss = (val.count > 0).then(|| mean_loss(&state.params, val, &mut eval_shard));
+        let val_loss = (val.count() > 0).then(|| mean_loss(&state.params, val, &mut eval_shard));
         let record = EpochRecord {
             epoch: epoch + 1,
             loss: state.loss_sum / state.loss_count.max(1) as f64,
             val_loss,
             seconds: state.seconds,
         };
-        bar.finish(&record);
+        observer.epoch_done(&record, config.epochs);
         if !state
             .params
             .tensors()
@@ -358,12 +401,12 @@ struct AdamSlice<'a> {
 /// Mean BCE of `params` over `set`, forward only.
 pub fn mean_loss(params: &Params, set: &ImageSet, shard: &mut Shard) -> f64 {
     let mut total = 0.0;
-    for start in (0..set.count).step_by(256) {
-        let end = (start + 256).min(set.count);
+    for start in (0..set.count()).step_by(256) {
+        let end = (start + 256).min(set.count());
         shard.load((start..end).map(|i| set.image(i)));
         total += shard.forward(params);
     }
-    total / (set.count * set.image_len()).max(1) as f64
+    total / (set.count() * set.image_len()).max(1) as f64
 }
 
 #[doc(hidden)]

@@ -1,17 +1,21 @@
-//! `ae train`.
+//! `ae train`: checks the outputs, trains through the library with a progress bar watching, and
+//! writes the model and its history.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use super::{DataArgs, HyperArgs, TrainArgs};
-use crate::data::{self, Splits};
-use crate::error::{Error, Result};
-use crate::fsio;
-use crate::limits::MAX_THREADS;
-use crate::optim::AdamConfig;
-use crate::train::history::{self, History};
-use crate::train::{self as training, RunOptions, TrainConfig};
+use trainer::data::Splits;
+use trainer::error::Setting;
+use trainer::fsio;
+use trainer::limits::MAX_THREADS;
+use trainer::optim::AdamConfig;
+use trainer::train::history::{self, History};
+use trainer::train::{self as training, RunOptions, TrainConfig};
+use trainer::Error;
+
+use super::progress::EpochBar;
+use super::{DataArgs, HyperArgs, Result, TrainArgs};
 
 /// `model.tnae` -> `model.ckpt`.
 pub(crate) fn checkpoint_path(model: &Path) -> PathBuf {
@@ -31,13 +35,14 @@ pub(crate) fn check_outputs(out: &Path, resume: bool, force: bool) -> Result<()>
             return Err(Error::OutputClash {
                 path: out.to_path_buf(),
                 sibling,
-            });
+            }
+            .into());
         }
     }
     fsio::refuse_overwrite(out, force || resume)?;
     fsio::refuse_overwrite(&hist, force || resume)?;
     if fsio::check_replaceable(&ckpt)? && !resume && !force {
-        return Err(Error::CheckpointExists(ckpt));
+        return Err(Error::CheckpointExists(ckpt).into());
     }
     Ok(())
 }
@@ -70,46 +75,47 @@ pub(crate) fn train_to(
     config.validate()?;
     if hyper.threads > MAX_THREADS {
         return Err(Error::OutOfRange {
-            option: "--threads",
+            setting: Setting::Threads,
             value: hyper.threads,
             max: MAX_THREADS,
-        });
+        }
+        .into());
     }
     check_outputs(out, resume, force)?;
-    let dir = data::resolve_dir(data_args.data.as_deref(), quiet)?;
-    let splits = Splits::load_with(&dir, data_args.val, data_args.grayscale)?;
+    let (dir, splits) = data_args.load(quiet)?;
     if !quiet {
         eprintln!(
             "training on {} images ({}x{}) from {}, {} validation, {} epochs",
-            splits.train.count,
-            splits.train.rows,
-            splits.train.cols,
+            splits.train.count(),
+            splits.train.rows(),
+            splits.train.cols(),
             dir.display(),
-            splits.val.count,
+            splits.val.count(),
             config.epochs
         );
     }
     let opts = RunOptions {
         resume,
         threads: hyper.threads,
-        quiet,
         interrupt,
         stop_after_steps: hyper.stop_after_steps,
         ..RunOptions::new(checkpoint_path(out))
     };
-    let outcome = training::train(&config, &splits.train, &splits.val, &opts)?;
-    let shape = shape_of(&splits.train)?;
+    let mut progress = EpochBar::new(quiet);
+    let outcome =
+        training::train_observed(&config, &splits.train, &splits.val, &opts, &mut progress)?;
+    let shape = splits.train.shape()?;
     fsio::write_atomic(out, &outcome.params.to_model_file_shaped(shape)?)?;
     History {
         config,
-        train_images: splits.train.count,
-        val_images: splits.val.count,
+        train_images: splits.train.count(),
+        val_images: splits.val.count(),
         epochs: outcome.history,
         data: Some(history::DataRecord {
             dir: std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()),
             val: data_args.val,
             grayscale: data_args.grayscale,
-            fingerprint: crate::train::checkpoint::fingerprint(&splits.train),
+            fingerprint: training::checkpoint::fingerprint(&splits.train),
         }),
     }
     .save(&history::path_for(out))?;
@@ -128,15 +134,4 @@ pub(crate) fn run(a: &TrainArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> Res
     train_to(
         &a.data, &a.hyper, &a.out, a.resume, a.force, quiet, interrupt,
     )
-}
-
-/// The image shape of a training set, as the model file stores it.
-fn shape_of(set: &crate::data::ImageSet) -> Result<ae_core::format::Shape> {
-    let side = |v: usize| {
-        u32::try_from(v).map_err(|_| Error::Mismatch(format!("image side {v} is too large")))
-    };
-    Ok(ae_core::format::Shape {
-        rows: side(set.rows)?,
-        cols: side(set.cols)?,
-    })
 }

@@ -4,15 +4,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{eval::print_metrics, export::export_int8, train::train_to, PipelineArgs};
-use crate::error::{Error, Result};
-use crate::fsio;
-use crate::model::ModelBytes;
-use crate::report::{write_report, ReportOptions};
-use crate::train::history::{self, History};
+use trainer::fsio;
+use trainer::model::ModelBytes;
+use trainer::report::{write_report, ReportOptions};
+use trainer::train::history::{self, History};
+use trainer::Error;
 
-/// Images per figure in the pipeline's report (the notebook shows four).
-const REPORT_IMAGES: usize = 4;
+use super::{eval::print_metrics, export::export_int8, train::train_to, PipelineArgs, Result};
 
 pub(crate) fn run(a: &PipelineArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> Result<()> {
     let float_path = a.out.join("model.tnae");
@@ -41,7 +39,8 @@ pub(crate) fn run(a: &PipelineArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> 
     if interrupt.load(Ordering::SeqCst) {
         return Err(Error::Interrupted {
             checkpoint: super::train::checkpoint_path(&float_path),
-        });
+        }
+        .into());
     }
     let (float, int8) = export_int8(&float_path, &int8_path, &splits)?;
     print_metrics(&format!("float {}", float_path.display()), &float);
@@ -51,16 +50,22 @@ pub(crate) fn run(a: &PipelineArgs, quiet: bool, interrupt: Arc<AtomicBool>) -> 
         int8.psnr_db - float.psnr_db
     );
     let metrics = serde_json::json!({ "float": float, "int8": int8 });
-    let text = serde_json::to_vec_pretty(&metrics).map_err(|e| Error::Mismatch(e.to_string()))?;
+    let text = serde_json::to_vec_pretty(&metrics).map_err(|source| Error::Json {
+        what: "the metrics",
+        source,
+    })?;
     fsio::write_atomic(&a.out.join("metrics.json"), &text)?;
     // The notebook's figures for the int8 model the board runs, with the float run's history.
     let report_dir = a.out.join("report");
     let history = History::load(&history::path_for(&float_path))?;
     let int8_bytes = ModelBytes::load(&int8_path)?;
+    let defaults = ReportOptions::default();
     let opts = ReportOptions {
-        n: REPORT_IMAGES.min(splits.train.count).min(splits.test.count),
-        seed: 1,
-        noise: 0.3,
+        n: defaults
+            .n
+            .min(splits.train.count())
+            .min(splits.test.count()),
+        ..defaults
     };
     write_report(
         &int8_bytes,

@@ -1,11 +1,18 @@
 //! `ae`: parse the command line, install the Ctrl-C handler, run, map errors to exit codes.
+//!
+//! The command line ([`cli`]) is a module of this binary, not of the `trainer` library, so the
+//! library cannot depend on flags or printing.
+
+#![deny(missing_docs, unsafe_code)]
+
+mod cli;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use clap::Parser;
-use trainer::cli::{self, Cli};
+use cli::Cli;
 use trainer::Error;
 
 fn main() -> ExitCode {
@@ -29,7 +36,7 @@ fn main() -> ExitCode {
     });
     match cli::run(cli, interrupt) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e @ Error::Interrupted { .. }) => {
+        Err(e) if matches!(e.lib(), Some(Error::Interrupted { .. })) => {
             eprintln!("{e}");
             ExitCode::from(130)
         }

@@ -1,26 +1,26 @@
 //! `ae compress` and `ae decompress`: images to 8-bit latent codes and back, through an int8 model.
+//!
+//! Reading the inputs, choosing the rate from the flags and naming each image in errors is
+//! command-line work and lives here; the code file itself is [`trainer::codec`].
 
 use std::path::{Path, PathBuf};
 
-use ae_core::format::{Int8Ref, ModelRef};
-
-use super::{CompressArgs, DecompressArgs};
 use ae_core::entropy::max_coded_len;
+use ae_core::format::{Int8Ref, ModelRef};
+use trainer::codec::{model_id, push_coded, CodeFile, Coding};
+use trainer::data::{idx, picture, ImageSet};
+use trainer::error::ImagesFor;
+use trainer::eval::psnr;
+use trainer::fsio;
+use trainer::model::ModelBytes;
+use trainer::Error;
 
-use crate::codec::{model_id, push_coded, CodeFile, Coding};
-use crate::data::{idx, picture, ImageSet};
-use crate::error::{Error, Result};
-use crate::eval::psnr;
-use crate::fsio;
-use crate::model::ModelBytes;
+use super::{CliError, CompressArgs, DecompressArgs, Result};
 
 fn int8_model<'a>(bytes: &'a ModelBytes, path: &Path) -> Result<Int8Ref<'a>> {
     match bytes.parse(path)? {
         ModelRef::Int8(m) => Ok(m),
-        ModelRef::Float(_) => Err(Error::Mismatch(format!(
-            "{} is a float model; codes are 8-bit: run `ae export --int8` and use its output",
-            path.display()
-        ))),
+        ModelRef::Float(_) => Err(Error::NotInt8(path.to_path_buf()).into()),
     }
 }
 
@@ -61,28 +61,27 @@ fn read_inputs(inputs: &[PathBuf], rows: usize, cols: usize, resize: bool) -> Re
     let mut set = ImageSet::empty(rows, cols);
     let mut sources = Vec::new();
     for path in inputs {
-        let before = set.count;
+        let before = set.count();
         if picture::kind_of(path)? == picture::InputKind::Picture {
-            set.pixels
-                .extend(picture::read_picture(path, rows, cols, resize)?);
-            set.count += 1;
+            set.push(&picture::read_picture(path, rows, cols, resize)?)?;
         } else {
             let images = idx::read_images(path)?;
-            if (images.rows, images.cols) != (rows, cols) {
-                return Err(Error::Mismatch(format!(
-                    "{}: images are {}x{}, the model takes {cols}x{rows}",
-                    path.display(),
-                    images.cols,
-                    images.rows
-                )));
+            if (images.rows(), images.cols()) != (rows, cols) {
+                return Err(Error::InputShape {
+                    path: path.clone(),
+                    rows: images.rows(),
+                    cols: images.cols(),
+                    model_rows: rows,
+                    model_cols: cols,
+                }
+                .into());
             }
-            set.pixels.extend(images.pixels);
-            set.count += images.count;
+            set.append(images)?;
         }
-        sources.push((path.clone(), set.count - before));
+        sources.push((path.clone(), set.count() - before));
     }
-    if set.count == 0 {
-        return Err(Error::InvalidOption("no input images".into()));
+    if set.count() == 0 {
+        return Err(Error::NoImages(ImagesFor::Coding).into());
     }
     Ok(Inputs { set, sources })
 }
@@ -91,7 +90,7 @@ fn reconstruct(model: &Int8Ref<'_>, code: &[u8], out: &mut [u8]) -> Result<()> {
     let latent = model.dims.latent as usize;
     model
         .decode(code, &mut vec![0i16; latent], out)
-        .map_err(|e| Error::Mismatch(e.to_string()))
+        .map_err(|source| Error::ModelRun { source }.into())
 }
 
 /// How `compress` codes each image.
@@ -111,11 +110,7 @@ fn rate_of(a: &CompressArgs, model: &Int8Ref<'_>) -> Result<Rate> {
         (false, None, None) => Rate::Raw,
     };
     if !matches!(rate, Rate::Raw) && model.entropy.is_none() {
-        return Err(Error::InvalidOption(format!(
-            "{} has no entropy model (it was exported by an older tinyae): re-export it with \
-             `ae export --int8`, or pass --raw for fixed-size codes",
-            a.model.display()
-        )));
+        return Err(Error::NoEntropyModel(a.model.clone()).into());
     }
     Ok(rate)
 }
@@ -124,15 +119,21 @@ fn rate_of(a: &CompressArgs, model: &Int8Ref<'_>) -> Result<Rate> {
 fn code_all(model: &Int8Ref<'_>, inputs: &Inputs, rate: Rate) -> Result<(Coding, Vec<u8>)> {
     let latent = model.dims.latent as usize;
     let mut code = vec![0u8; latent];
-    let encode = |img: &[u8], code: &mut [u8]| {
-        model
-            .encode(img, code)
-            .map_err(|e| Error::Mismatch(e.to_string()))
+    let encode = |index: usize, img: &[u8], code: &mut [u8]| {
+        model.encode(img, code).map_err(|source| CliError::Image {
+            name: inputs.name(index),
+            source,
+        })
     };
     let Some(entropy) = model.entropy.filter(|_| !matches!(rate, Rate::Raw)) else {
-        let mut codes = vec![0u8; inputs.set.count * latent];
-        for (img, code) in inputs.set.images().zip(codes.chunks_exact_mut(latent)) {
-            encode(img, code)?;
+        let mut codes = vec![0u8; inputs.set.count() * latent];
+        for (index, (img, code)) in inputs
+            .set
+            .images()
+            .zip(codes.chunks_exact_mut(latent))
+            .enumerate()
+        {
+            encode(index, img, code)?;
         }
         return Ok((Coding::Raw, codes));
     };
@@ -140,7 +141,7 @@ fn code_all(model: &Int8Ref<'_>, inputs: &Inputs, rate: Rate) -> Result<(Coding,
     let mut coded = vec![0u8; max_coded_len(latent)];
     let mut codes = Vec::new();
     for (index, img) in inputs.set.images().enumerate() {
-        encode(img, &mut code)?;
+        encode(index, img, &mut code)?;
         let n = match rate {
             Rate::MaxBytes(cap) => entropy
                 .encode_within(&code, cap, &mut centred, &mut coded)
@@ -149,12 +150,15 @@ fn code_all(model: &Int8Ref<'_>, inputs: &Inputs, rate: Rate) -> Result<(Coding,
             Rate::Raw => unreachable!("raw coding returned above"),
         }
         .map_err(|e| match e {
-            ae_core::Error::DoesNotFit { max_bytes } => Error::InvalidOption(format!(
+            ae_core::Error::DoesNotFit { max_bytes } => CliError::Usage(format!(
                 "{} does not fit in {max_bytes} bytes even at the coarsest step (255); \
                  raise --max-bytes",
                 inputs.name(index)
             )),
-            e => Error::Mismatch(format!("{}: {e}", inputs.name(index))),
+            source => CliError::Image {
+                name: inputs.name(index),
+                source,
+            },
         })?;
         push_coded(&mut codes, &coded[..n]);
     }
@@ -165,7 +169,7 @@ fn code_all(model: &Int8Ref<'_>, inputs: &Inputs, rate: Rate) -> Result<(Coding,
 /// returns the codes and the step of each image (1 for raw codes).
 fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
     let latent = model.dims.latent as usize;
-    let mut codes = vec![0u8; crate::limits::image_bytes(file.count as usize, latent)?];
+    let mut codes = vec![0u8; trainer::limits::image_bytes(file.count as usize, latent)?];
     let mut steps = Vec::with_capacity(file.count as usize);
     let mut centred = vec![0i16; latent];
     for (index, (image, code)) in file
@@ -179,14 +183,13 @@ fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<
                 steps.push(1);
             }
             Coding::Entropy => {
-                let entropy = model.entropy.ok_or_else(|| {
-                    Error::Mismatch(
-                        "the codes are entropy-coded but the model has no entropy model".into(),
-                    )
-                })?;
+                let entropy = model.entropy.ok_or(CliError::CodesNeedEntropy)?;
                 let step = entropy
                     .decode(image, &mut centred, code)
-                    .map_err(|e| Error::Mismatch(format!("image {index}: {e}")))?;
+                    .map_err(|source| CliError::Image {
+                        name: format!("image {index}"),
+                        source,
+                    })?;
                 steps.push(step);
             }
         }
@@ -200,11 +203,11 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     let model = int8_model(&bytes, &a.model)?;
     let rate = rate_of(a, &model)?;
     let (input, latent) = model.dims.as_usize();
-    let (rows, cols) = (model.shape.rows as usize, model.shape.cols as usize);
+    let (rows, cols) = trainer::model::image_shape(&ModelRef::Int8(model));
     let inputs = read_inputs(&a.inputs, rows, cols, a.resize)?;
     let (coding, codes) = code_all(&model, &inputs, rate)?;
-    let count = u32::try_from(inputs.set.count)
-        .map_err(|_| Error::InvalidOption("more than 2^32 images in one code file".into()))?;
+    let count = u32::try_from(inputs.set.count())
+        .map_err(|_| CliError::Usage("more than 2^32 images in one code file".into()))?;
     let file = CodeFile {
         model_sha256: model_id(bytes.bytes()),
         input: input as u32,
@@ -215,7 +218,10 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
         coding,
         codes: &codes,
     };
-    let out = file.to_bytes();
+    let out = file.to_bytes().map_err(|source| Error::CodeFile {
+        path: a.output.clone(),
+        source,
+    })?;
     fsio::write_atomic(&a.output, &out)?;
     if a.stats {
         print_stats(&model, &inputs.set, &file, out.len(), a.json)?;
@@ -238,15 +244,11 @@ fn print_stats(
     let mut pixels = vec![0u8; input];
     for (img, code) in set.images().zip(codes.chunks_exact(latent)) {
         reconstruct(model, code, &mut pixels)?;
-        se += img
-            .iter()
-            .zip(&pixels)
-            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
-            .sum::<f64>();
+        se += trainer::eval::squared_error_u8(img, &pixels);
     }
-    let mse = se / (255.0 * 255.0 * (set.count * input) as f64);
+    let mse = se / (255.0 * 255.0 * (set.count() * input) as f64);
     let sizes: Vec<usize> = file.images().map(<[u8]>::len).collect();
-    let mean = sizes.iter().sum::<usize>() as f64 / set.count as f64;
+    let mean = sizes.iter().sum::<usize>() as f64 / set.count() as f64;
     let max = sizes.iter().copied().max().unwrap_or(0);
     let mut histogram = std::collections::BTreeMap::new();
     for s in steps {
@@ -254,17 +256,18 @@ fn print_stats(
     }
     let psnr_db = psnr(mse);
     if !psnr_db.is_finite() {
-        return Err(Error::Mismatch(
-            "the reconstruction error is not finite".into(),
-        ));
+        return Err(Error::NonFinite {
+            what: "reconstruction error",
+        }
+        .into());
     }
     if json {
         let value = serde_json::json!({
-            "images": set.count,
+            "images": set.count(),
             "bytes_per_image_mean": mean,
             "bytes_per_image_max": max,
             "file_bytes": file_bytes,
-            "file_bytes_per_image": file_bytes as f64 / set.count as f64,
+            "file_bytes_per_image": file_bytes as f64 / set.count() as f64,
             "psnr_db": psnr_db,
             "steps": histogram.iter().map(|(s, n)| (s.to_string(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>(),
         });
@@ -273,9 +276,9 @@ fn print_stats(
         let steps: Vec<String> = histogram.iter().map(|(s, n)| format!("{s}: {n}")).collect();
         println!(
             "{} images: {} bytes of pixels -> {file_bytes} bytes ({:.2}:1); per image {mean:.2} bytes mean, {max} max (steps {}); PSNR {psnr_db:.2} dB",
-            set.count,
-            set.pixels.len(),
-            set.pixels.len() as f64 / file_bytes as f64,
+            set.count(),
+            set.pixels().len(),
+            set.pixels().len() as f64 / file_bytes as f64,
             steps.join(", "),
         );
     }
@@ -286,51 +289,57 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
     fsio::refuse_overwrite(&a.output, a.force)?;
     let bytes = ModelBytes::load(&a.model)?;
     let model = int8_model(&bytes, &a.model)?;
-    let raw = fsio::read_bounded(&a.codes, "a code file", crate::limits::MAX_CODE_FILE_BYTES)?;
-    let bad = |e: crate::codec::CodeFileError| Error::BadFile {
+    let raw = fsio::read_bounded(
+        &a.codes,
+        "a code file",
+        trainer::limits::MAX_CODE_FILE_BYTES,
+    )?;
+    let bad = |source| Error::CodeFile {
         path: a.codes.clone(),
-        problem: e.to_string(),
+        source,
     };
     let file = CodeFile::parse(&raw).map_err(bad)?;
     file.check_model(&model_id(bytes.bytes())).map_err(bad)?;
     let (input, latent) = model.dims.as_usize();
     if (file.input as usize, file.latent as usize) != (input, latent) {
-        return Err(Error::Mismatch(
-            "code file and model dimensions differ".into(),
-        ));
+        return Err(CliError::CodesDims {
+            codes_input: file.input,
+            codes_latent: file.latent,
+            input,
+            latent,
+        });
     }
     let (rows, cols) = (file.rows as usize, file.cols as usize);
-    let (codes, _) = decode_all(&model, &file).map_err(|e| Error::BadFile {
+    let (codes, _) = decode_all(&model, &file).map_err(|e| CliError::InFile {
         path: a.codes.clone(),
-        problem: e.to_string(),
+        source: Box::new(e),
     })?;
-    let mut set = ImageSet {
-        pixels: vec![0u8; crate::limits::image_bytes(file.count as usize, input)?],
-        count: file.count as usize,
-        rows,
-        cols,
-    };
+    let mut pixels = vec![0u8; trainer::limits::image_bytes(file.count as usize, input)?];
     for (code, out) in codes
         .chunks_exact(latent)
-        .zip(set.pixels.chunks_exact_mut(input))
+        .zip(pixels.chunks_exact_mut(input))
     {
         reconstruct(&model, code, out)?;
     }
+    let set = ImageSet::new(pixels, rows, cols)?;
     if is_picture(&a.output) {
-        if set.count != 1 {
-            return Err(Error::InvalidOption(format!(
+        if set.count() != 1 {
+            return Err(CliError::Usage(format!(
                 "{} images cannot go into one picture: name an IDX output (e.g. out.idx)",
-                set.count
+                set.count()
             )));
         }
-        let img = image::GrayImage::from_raw(cols as u32, rows as u32, set.pixels)
-            .ok_or_else(|| Error::Mismatch("image size".into()))?;
+        let img = image::GrayImage::from_raw(cols as u32, rows as u32, set.into_pixels())
+            .ok_or(Error::ShapeTooLarge { rows, cols })?;
         let format = image::ImageFormat::from_path(&a.output).unwrap_or(image::ImageFormat::Png);
         let mut buf = std::io::Cursor::new(Vec::new());
         img.write_to(&mut buf, format)
-            .map_err(|e| Error::Mismatch(format!("cannot encode the image: {e}")))?;
-        fsio::write_atomic(&a.output, buf.get_ref())
+            .map_err(|source| Error::PictureEncode {
+                path: a.output.clone(),
+                source,
+            })?;
+        Ok(fsio::write_atomic(&a.output, buf.get_ref())?)
     } else {
-        fsio::write_atomic(&a.output, &idx::encode(&set))
+        Ok(fsio::write_atomic(&a.output, &idx::encode(&set))?)
     }
 }

@@ -1,20 +1,28 @@
-//! Progress display: a bar per epoch on a terminal, one plain line per epoch otherwise.
+//! Progress display for `ae train`: a bar per epoch on a terminal, one plain line per epoch
+//! otherwise. It watches the library's training loop through [`trainer::train::Observer`]; the
+//! loop itself shows nothing, so library callers and tests stay quiet without a flag.
 
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use trainer::train::history::EpochRecord;
+use trainer::train::Observer;
 
-use super::history::EpochRecord;
-
+/// The terminal progress of a training run (nothing at all when `quiet`).
 pub(crate) struct EpochBar {
     bar: Option<ProgressBar>,
     quiet: bool,
-    epochs: usize,
 }
 
 impl EpochBar {
-    pub(crate) fn new(quiet: bool, epoch: usize, epochs: usize, batches: usize) -> Self {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+    pub(crate) fn new(quiet: bool) -> Self {
+        EpochBar { bar: None, quiet }
+    }
+}
+
+impl Observer for EpochBar {
+    fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        self.bar = (!self.quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(batches as u64);
             if let Ok(style) = ProgressStyle::with_template(
                 "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
@@ -24,10 +32,9 @@ impl EpochBar {
             bar.set_prefix(format!("{}/{}", epoch + 1, epochs));
             bar
         });
-        EpochBar { bar, quiet, epochs }
     }
 
-    pub(crate) fn batch_done(&self, done: usize, mean_loss: f64) {
+    fn batch_done(&mut self, done: usize, mean_loss: f64) {
         if let Some(bar) = &self.bar {
             bar.set_position(done as u64);
             if done.is_multiple_of(16) {
@@ -36,14 +43,14 @@ impl EpochBar {
         }
     }
 
-    pub(crate) fn abandon(&self) {
-        if let Some(bar) = &self.bar {
+    fn stopped(&mut self) {
+        if let Some(bar) = self.bar.take() {
             bar.abandon();
         }
     }
 
-    pub(crate) fn finish(&self, r: &EpochRecord) {
-        if let Some(bar) = &self.bar {
+    fn epoch_done(&mut self, r: &EpochRecord, epochs: usize) {
+        if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
         if !self.quiet {
@@ -53,7 +60,7 @@ impl EpochBar {
                 .unwrap_or_default();
             eprintln!(
                 "epoch {:>3}/{}  loss {:.4}{val}  {:.2}s",
-                r.epoch, self.epochs, r.loss, r.seconds
+                r.epoch, epochs, r.loss, r.seconds
             );
         }
     }

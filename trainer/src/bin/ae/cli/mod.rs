@@ -1,9 +1,18 @@
 //! The `ae` command line: argument definitions (clap) and one module per subcommand.
+//!
+//! This is the only place that knows flags. It lives in the binary target so that the `trainer`
+//! library cannot import it: each handler turns flags into the library's values, calls the library
+//! and prints; [`CliError`] turns the library's errors back into messages that name flags.
+//! (The top-level integration tests compile these files into their own crate with `#[path]`, to
+//! run command lines in-process through the same code.)
 
 mod codec;
+mod error;
 mod eval;
 mod export;
 mod pipeline;
+mod progress;
+mod report;
 mod summary;
 mod train;
 
@@ -11,11 +20,14 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::data::Split;
-use crate::error::Result;
-use crate::fsio;
+pub use error::CliError;
+use trainer::data::Split;
+use trainer::fsio;
+
+/// The result of a handler.
+type Result<T, E = CliError> = std::result::Result<T, E>;
 
 /// Train tiny dense autoencoders and export them for microcontrollers.
 #[derive(Debug, Parser)]
@@ -77,27 +89,27 @@ pub struct DataArgs {
     pub grayscale: bool,
 }
 
-/// Training hyper-parameters (defaults are the notebook's).
+/// Training hyper-parameters (defaults are the notebook's, from [`trainer::train::TrainConfig`]).
 #[derive(Debug, Clone, Args)]
 pub struct HyperArgs {
     /// Epochs to train (at least 1).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = trainer::train::TrainConfig::default().epochs)]
     pub epochs: usize,
     /// Latent units (code bytes per image), 1 to 4096; the model may have at most 16,777,216
     /// parameters (2 x pixels x latent + pixels + latent).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = trainer::train::TrainConfig::default().latent)]
     pub latent: usize,
     /// Images per batch.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = trainer::train::TrainConfig::default().batch)]
     pub batch: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = trainer::optim::AdamConfig::default().lr)]
     pub lr: f32,
     /// Seed for initialization and shuffling.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = trainer::train::TrainConfig::default().seed)]
     pub seed: u64,
     /// Worker threads, at most 256 (the result does not depend on it).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = trainer::train::DEFAULT_THREADS)]
     pub threads: usize,
     /// Stop as if interrupted after this many steps (for time-boxed runs and tests).
     #[arg(long, hide = true)]
@@ -138,7 +150,7 @@ pub struct SummaryArgs {
     #[arg(long, default_value_t = 28)]
     pub side: usize,
     /// Latent units when no model is given (1 to 4096).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = trainer::train::TrainConfig::default().latent)]
     pub latent: usize,
 }
 
@@ -152,8 +164,8 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Which split to evaluate.
-    #[arg(long, value_enum, default_value_t = Split::Test)]
-    pub split: Split,
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -273,13 +285,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Images per figure.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = trainer::report::ReportOptions::default().n)]
     pub n: usize,
     /// Seed for picking images and drawing noise.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = trainer::report::ReportOptions::default().seed)]
     pub seed: u64,
     /// Standard deviation of the Gaussian noise for the denoising figure.
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = trainer::report::DEFAULT_NOISE)]
     pub noise: f32,
 }
 
@@ -293,6 +305,27 @@ pub struct PcaArgs {
     /// Components to keep (bytes per image at 8 bits each).
     #[arg(long, default_value_t = 64)]
     pub components: usize,
+}
+
+/// `--split`: which part of the data a command works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    /// The training images (without the validation tail).
+    Train,
+    /// The validation tail carved from the training file.
+    Val,
+    /// The test file.
+    Test,
+}
+
+impl From<SplitArg> for Split {
+    fn from(s: SplitArg) -> Split {
+        match s {
+            SplitArg::Train => Split::Train,
+            SplitArg::Val => Split::Val,
+            SplitArg::Test => Split::Test,
+        }
+    }
 }
 
 /// Runs a parsed command line. `interrupt` is set by the Ctrl-C handler.
@@ -311,7 +344,7 @@ pub fn run(cli: Cli, interrupt: Arc<AtomicBool>) -> Result<()> {
             let _lock = fsio::lock_output_file(&a.output)?;
             codec::decompress(&a)
         }
-        Command::Report(a) => crate::report::run(&a, cli.quiet),
+        Command::Report(a) => report::run(&a, cli.quiet),
         Command::Pca(a) => pca(&a, cli.quiet),
     }
 }
@@ -325,10 +358,18 @@ impl Command {
     }
 }
 
+impl DataArgs {
+    /// The splits these flags name (`--data`, else MNIST, downloaded when missing).
+    fn load(&self, quiet: bool) -> Result<(PathBuf, trainer::data::Splits)> {
+        let dir = trainer::data::resolve_dir(self.data.as_deref(), quiet)?;
+        let splits = trainer::data::Splits::load_with(&dir, self.val, self.grayscale)?;
+        Ok((dir, splits))
+    }
+}
+
 fn pca(a: &PcaArgs, quiet: bool) -> Result<()> {
-    let dir = crate::data::resolve_dir(a.data.data.as_deref(), quiet)?;
-    let splits = crate::data::Splits::load_with(&dir, a.data.val, a.data.grayscale)?;
-    let r = crate::pca::Pca::fit(&splits.train, a.components)?.evaluate(&splits.test)?;
+    let (_, splits) = a.data.load(quiet)?;
+    let r = trainer::pca::baseline(&splits, a.components)?;
     println!(
         "PCA, {} components: test PSNR {:.2} dB (float coefficients), {:.2} dB at {} bytes per image (8-bit)",
         r.components, r.psnr_db, r.psnr_8bit_db, r.components

@@ -1,15 +1,16 @@
-//! `ae export --int8`.
+//! `ae export --int8`: picks the calibration data (given, or the one the training history
+//! records), runs [`trainer::quantize::export_int8`] and writes the file.
 
 use std::path::Path;
 
-use super::ExportArgs;
-use crate::data::Splits;
-use crate::error::{Error, Result};
-use crate::eval::{self, Metrics};
-use crate::fsio;
-use crate::model::ModelBytes;
-use crate::quantize;
-use crate::train::history::{self, History};
+use trainer::data::Splits;
+use trainer::eval::Metrics;
+use trainer::fsio;
+use trainer::model::ModelBytes;
+use trainer::quantize;
+use trainer::train::history::{self, History};
+
+use super::{CliError, ExportArgs, Result};
 
 /// Quantizes `model_path` to `out`; returns (float, int8) metrics on the test split.
 pub(crate) fn export_int8(
@@ -18,21 +19,9 @@ pub(crate) fn export_int8(
     splits: &Splits,
 ) -> Result<(Metrics, Metrics)> {
     let bytes = ModelBytes::load(model_path)?;
-    let model = bytes.parse(model_path)?;
-    let ae_core::format::ModelRef::Float(float) = model else {
-        return Err(Error::Mismatch(format!(
-            "{} is already an int8 model",
-            model_path.display()
-        )));
-    };
-    eval::check_fits(&model, &splits.train)?;
-    let int8 = quantize::quantize(&float, &splits.train, true)?;
-    let int8_bytes = ModelBytes::new(&int8);
-    let int8_model = int8_bytes.parse(out)?;
-    let before = eval::evaluate(&model, &splits.test)?;
-    let after = eval::evaluate(&int8_model, &splits.test)?;
-    fsio::write_atomic(out, &int8)?;
-    Ok((before, after))
+    let export = quantize::export_int8(&bytes, model_path, splits)?;
+    fsio::write_atomic(out, &export.int8)?;
+    Ok((export.float_metrics, export.int8_metrics))
 }
 
 pub(crate) fn run(a: &ExportArgs, quiet: bool) -> Result<()> {
@@ -61,7 +50,7 @@ pub(crate) fn run(a: &ExportArgs, quiet: bool) -> Result<()> {
 fn recorded_training_data(model: &Path, quiet: bool) -> Result<Splits> {
     let history_path = history::path_for(model);
     let pass_data = |why: String| {
-        Error::InvalidOption(format!(
+        CliError::Usage(format!(
             "{why}: pass --data DIR with the images {} was trained on (and the same --val)",
             model.display()
         ))
@@ -85,7 +74,7 @@ fn recorded_training_data(model: &Path, quiet: bool) -> Result<Splits> {
         )));
     }
     let splits = Splits::load_with(&record.dir, record.val, record.grayscale)?;
-    if crate::train::checkpoint::fingerprint(&splits.train) != record.fingerprint {
+    if trainer::train::checkpoint::fingerprint(&splits.train) != record.fingerprint {
         return Err(pass_data(format!(
             "the images in {} have changed since training",
             record.dir.display()

@@ -1,10 +1,10 @@
-//! `ae eval`.
+//! `ae eval`: loads a model and a split and prints the library's metrics as a line or as JSON.
 
-use super::EvalArgs;
-use crate::data::{self, Splits};
-use crate::error::{Error, Result};
-use crate::eval::{self, Metrics};
-use crate::model::ModelBytes;
+use trainer::eval::{self, Metrics};
+use trainer::model::ModelBytes;
+use trainer::Error;
+
+use super::{EvalArgs, Result};
 
 pub(crate) fn print_metrics(label: &str, m: &Metrics) {
     println!(
@@ -16,11 +16,13 @@ pub(crate) fn print_metrics(label: &str, m: &Metrics) {
 pub(crate) fn run(a: &EvalArgs, quiet: bool) -> Result<()> {
     let bytes = ModelBytes::load(&a.model)?;
     let model = bytes.parse(&a.model)?;
-    let dir = data::resolve_dir(a.data.data.as_deref(), quiet)?;
-    let splits = Splits::load_with(&dir, a.data.val, a.data.grayscale)?;
-    let m = eval::evaluate(&model, splits.get(a.split))?;
+    let (_, splits) = a.data.load(quiet)?;
+    let m = eval::evaluate(&model, splits.get(a.split.into()))?;
     if a.json {
-        let json = serde_json::to_string(&m).map_err(|e| Error::Mismatch(e.to_string()))?;
+        let json = serde_json::to_string(&m).map_err(|source| Error::Json {
+            what: "the metrics",
+            source,
+        })?;
         println!("{json}");
     } else {
         print_metrics(
