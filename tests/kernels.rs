@@ -284,4 +284,38 @@ fn decoder_with_small_shifts_takes_the_general_path_and_still_agrees() {
             assert_eq!(pa, pb, "{}", isa.name());
         }
     }
+    // The prepared models (the packed VNNI kernels requantize in 64-bit lanes, every shift
+    // alike), with small shifts in the encoder too.
+    let mut enc_shifts = q.encoder.shifts.to_vec();
+    for channel in [0, 7, 63] {
+        enc_shifts[2 * channel] = 16 + channel as u8 % 17;
+        enc_shifts[2 * channel + 1] = 24 + channel as u8 % 9;
+    }
+    edited.encoder.shifts = &enc_shifts;
+    let n = images.len() / input;
+    let (mut want_codes, mut want_pixels) = (vec![0u8; n * latent], vec![0u8; n * input]);
+    for k in 0..n {
+        let code = &mut want_codes[k * latent..][..latent];
+        int8_kernels::encode_portable(&edited, &images[k * input..][..input], code);
+        let out = &mut want_pixels[k * input..][..input];
+        int8_kernels::decode_portable(&edited, code, &mut vec![0; latent], out);
+    }
+    for isa in Isa::available() {
+        let pi = PreparedInt8::with_isa(edited, isa);
+        let (mut codes, mut pixels) = (vec![0u8; n * latent], vec![0u8; n * input]);
+        pi.encode_batch(n, &images, &mut codes).unwrap();
+        pi.decode_batch(n, &codes, &mut pixels).unwrap();
+        assert_eq!(
+            codes,
+            want_codes,
+            "{} prepared encoder, small shifts",
+            isa.name()
+        );
+        assert_eq!(
+            pixels,
+            want_pixels,
+            "{} prepared decoder, small shifts",
+            isa.name()
+        );
+    }
 }

@@ -15,6 +15,7 @@
 // [`multiversion!`] expands to (see `simd.rs`), which allows it where it is generated.
 #![deny(unsafe_code)]
 
+pub mod batch;
 pub mod codec;
 pub mod data;
 pub mod entropy_fit;

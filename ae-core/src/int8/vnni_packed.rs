@@ -19,7 +19,7 @@ extern crate std;
 use core::arch::x86_64::*;
 use std::vec::Vec;
 
-use super::{encoder_code, sigmoid_lut, Int8Ref, QuantLayerRef, HIGH_WORD_SHIFTS};
+use super::{encoder_code, sigmoid_lut, Int8Ref, QuantLayerRef};
 
 /// Rows per packed block (the `i32` lanes of a 512-bit register).
 pub(crate) const BLOCK: usize = 16;
@@ -59,9 +59,8 @@ pub(crate) fn folded_bias(layer: &QuantLayerRef<'_>, len: usize, zero_point: u8)
         .collect()
 }
 
-/// Whether the packed kernels can run a model: whole blocks of rows in both layers, a decoder
-/// input short enough for its broadcasts to stay in registers, and every decoder shift in
-/// [`HIGH_WORD_SHIFTS`] (always, for exported models).
+/// Whether the packed kernels can run a model: whole blocks of rows in both layers, and a
+/// decoder input short enough for its broadcasts to stay in registers.
 pub(crate) fn fits(m: &Int8Ref<'_>) -> bool {
     let (input, latent) = m.dims.as_usize();
     latent > 0
@@ -69,10 +68,6 @@ pub(crate) fn fits(m: &Int8Ref<'_>) -> bool {
         && latent.is_multiple_of(BLOCK)
         && input.is_multiple_of(BLOCK)
         && latent.div_ceil(4) <= MAX_DECODER_GROUPS
-        && m.decoder
-            .shifts
-            .iter()
-            .all(|s| HIGH_WORD_SHIFTS.contains(s))
 }
 
 /// Four bytes of `bytes` from `4 * g` (zero past the end) as one little-endian word, broadcast.
@@ -163,27 +158,40 @@ pub(crate) unsafe fn encode(
     }
 }
 
-/// `Requant::apply` for sixteen biased accumulators whose shifts are all in
-/// [`HIGH_WORD_SHIFTS`]: `((high >> (shift - 33)) + 1) >> 1`, `high` the top word of
-/// `acc * mult`.
+/// `Requant::apply` for sixteen biased accumulators: `(acc * mult + 2^(shift - 1)) >> shift` in
+/// 64-bit lanes (even and odd lanes apart), for every shift the format allows (`1..=62`, where
+/// `|acc * mult| < 2^62` leaves room for the rounding term), then clamped to
+/// `-2^16..=2^16`: beyond that every caller's final clamp gives the same output, and the clamp
+/// keeps the caller's offset from wrapping.
 ///
 /// # Safety
-/// The CPU supports AVX-512F.
+/// The CPU supports AVX-512F; every shift is in `1..=62`.
 #[inline(always)]
-unsafe fn requant_high16(acc: __m512i, mult: __m512i, shift: __m512i) -> __m512i {
+unsafe fn requant16(acc: __m512i, mult: __m512i, shift: __m512i) -> __m512i {
     // SAFETY: register-only AVX-512F (the caller's contract).
     unsafe {
-        let even = _mm512_mul_epi32(acc, mult);
-        let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(acc), _mm512_srli_epi64::<32>(mult));
-        let high =
-            _mm512_mask_blend_epi32(0b1010_1010_1010_1010, _mm512_srli_epi64::<32>(even), odd);
-        let shifted = _mm512_srav_epi32(high, _mm512_sub_epi32(shift, _mm512_set1_epi32(33)));
-        _mm512_srai_epi32::<1>(_mm512_add_epi32(shifted, _mm512_set1_epi32(1)))
+        let low = _mm512_set1_epi64(0xFFFF_FFFF);
+        let one = _mm512_set1_epi64(1);
+        let round = |product: __m512i, shift: __m512i| {
+            let half = _mm512_sllv_epi64(one, _mm512_sub_epi64(shift, one));
+            let r = _mm512_srav_epi64(_mm512_add_epi64(product, half), shift);
+            let limit = _mm512_set1_epi64(1 << 16);
+            _mm512_min_epi64(
+                _mm512_max_epi64(r, _mm512_sub_epi64(_mm512_setzero_si512(), limit)),
+                limit,
+            )
+        };
+        let even = round(_mm512_mul_epi32(acc, mult), _mm512_and_si512(shift, low));
+        let odd = round(
+            _mm512_mul_epi32(_mm512_srli_epi64::<32>(acc), _mm512_srli_epi64::<32>(mult)),
+            _mm512_srli_epi64::<32>(shift),
+        );
+        // Each result fits 32 bits: the even ones sit in the low halves, the odd ones move up.
+        _mm512_mask_blend_epi32(0b1010_1010_1010_1010, even, _mm512_slli_epi64::<32>(odd))
     }
 }
 
-/// The encoder's requantization records, split by branch, when every shift is in
-/// [`HIGH_WORD_SHIFTS`] (as for exported models): sixteen codes per vector.
+/// The encoder's requantization records, split by branch: sixteen codes per vector.
 pub(crate) struct EncoderRecords {
     bias: Vec<i32>,
     /// Multipliers and shifts for non-negative accumulators (branch 0), then negative ones.
@@ -192,12 +200,11 @@ pub(crate) struct EncoderRecords {
 }
 
 impl EncoderRecords {
-    /// The records of `layer` with `latent` channels, if every shift allows the vector formula.
+    /// The records of `layer` with `latent` channels (`None` if the lengths disagree).
     pub(crate) fn new(layer: &QuantLayerRef<'_>, latent: usize) -> Option<Self> {
         if layer.shifts.len() != 2 * latent
             || layer.multipliers.len() != 2 * latent
             || layer.bias.len() != latent
-            || !layer.shifts.iter().all(|s| HIGH_WORD_SHIFTS.contains(s))
         {
             return None;
         }
@@ -255,10 +262,7 @@ unsafe fn codes16(
         let negative = _mm512_cmplt_epi32_mask(acc, _mm512_setzero_si512());
         let mult = _mm512_mask_blend_epi32(negative, load(m0), load(m1));
         let shift = _mm512_mask_blend_epi32(negative, load(s0), load(s1));
-        let code = _mm512_add_epi32(
-            requant_high16(acc, mult, shift),
-            _mm512_set1_epi32(zero_point),
-        );
+        let code = _mm512_add_epi32(requant16(acc, mult, shift), _mm512_set1_epi32(zero_point));
         let code = _mm512_min_epi32(
             _mm512_max_epi32(code, _mm512_setzero_si512()),
             _mm512_set1_epi32(255),
@@ -270,8 +274,8 @@ unsafe fn codes16(
 /// The decoder's sixteen pixels of one block from its biased accumulators.
 ///
 /// # Safety
-/// The CPU supports AVX-512F, AVX-512BW and AVX2; every shift is in [`HIGH_WORD_SHIFTS`];
-/// `mult` and `shift` hold the block's 16 records; `table` is the sigmoid table widened to
+/// The CPU supports AVX-512F, AVX-512BW and AVX2; every shift is in `1..=62`; `mult` and
+/// `shift` hold the block's 16 records; `table` is the sigmoid table widened to
 /// `u32`.
 #[inline(always)]
 unsafe fn finish16(acc: __m512i, mult: &[[u8; 4]], shift: &[u8], table: &[u32], out: &mut [u8]) {
@@ -288,7 +292,7 @@ unsafe fn finish16(acc: __m512i, mult: &[[u8; 4]], shift: &[u8], table: &[u32], 
         }
         let mult = _mm512_loadu_si512(mult.as_ptr().cast());
         let shift = _mm512_cvtepu8_epi32(_mm_loadu_si128(shift.as_ptr().cast()));
-        let rounded = requant_high16(acc, mult, shift);
+        let rounded = requant16(acc, mult, shift);
         let index = _mm512_add_epi32(rounded, _mm512_set1_epi32(sigmoid_lut::ZERO));
         let last = _mm512_set1_epi32(sigmoid_lut::LEN as i32 - 1);
         let index = _mm512_min_epi32(_mm512_max_epi32(index, _mm512_setzero_si512()), last);

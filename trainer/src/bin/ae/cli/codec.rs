@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ae_core::entropy::max_coded_len;
 use ae_core::format::{Int8Ref, ModelRef};
+use trainer::batch;
 use trainer::codec::{model_id, push_coded, CodeFile, Coding};
 use trainer::data::{idx, picture, ImageSet};
 use trainer::error::ImagesFor;
@@ -86,13 +86,6 @@ fn read_inputs(inputs: &[PathBuf], rows: usize, cols: usize, resize: bool) -> Re
     Ok(Inputs { set, sources })
 }
 
-fn reconstruct(model: &Int8Ref<'_>, code: &[u8], out: &mut [u8]) -> Result<()> {
-    let latent = model.dims.latent as usize;
-    model
-        .decode(code, &mut vec![0i16; latent], out)
-        .map_err(|source| Error::ModelRun { source }.into())
-}
-
 /// How `compress` codes each image.
 #[derive(Clone, Copy)]
 enum Rate {
@@ -115,86 +108,67 @@ fn rate_of(a: &CompressArgs, model: &Int8Ref<'_>) -> Result<Rate> {
     Ok(rate)
 }
 
-/// Codes every image as `rate` says; returns the code file's `coding` and `codes`.
+/// Codes every image as `rate` says; returns the code file's `coding` and `codes`. The images
+/// are encoded and entropy-coded on the current thread pool, in chunks (`trainer::batch`); the
+/// bytes do not depend on the thread count.
 fn code_all(model: &Int8Ref<'_>, inputs: &Inputs, rate: Rate) -> Result<(Coding, Vec<u8>)> {
     let latent = model.dims.latent as usize;
-    let mut code = vec![0u8; latent];
-    let encode = |index: usize, img: &[u8], code: &mut [u8]| {
-        model.encode(img, code).map_err(|source| CliError::Image {
-            name: inputs.name(index),
-            source,
-        })
+    let prepared = batch::prepare(model);
+    let images = inputs.set.count();
+    let codes = batch::encode_all(&prepared, inputs.set.pixels(), images)
+        .map_err(|source| Error::ModelRun { source })?;
+    let rate = match rate {
+        Rate::Raw => None,
+        Rate::Step(step) => Some(batch::Rate::Step(step)),
+        Rate::MaxBytes(cap) => Some(batch::Rate::MaxBytes(cap)),
     };
-    let Some(entropy) = model.entropy.filter(|_| !matches!(rate, Rate::Raw)) else {
-        let mut codes = vec![0u8; inputs.set.count() * latent];
-        for (index, (img, code)) in inputs
-            .set
-            .images()
-            .zip(codes.chunks_exact_mut(latent))
-            .enumerate()
-        {
-            encode(index, img, code)?;
-        }
+    let (Some(entropy), Some(rate)) = (model.entropy, rate) else {
         return Ok((Coding::Raw, codes));
     };
-    let mut centred = vec![0i16; latent];
-    let mut coded = vec![0u8; max_coded_len(latent)];
-    let mut codes = Vec::new();
-    for (index, img) in inputs.set.images().enumerate() {
-        encode(index, img, &mut code)?;
-        let n = match rate {
-            Rate::MaxBytes(cap) => entropy
-                .encode_within(&code, cap, &mut centred, &mut coded)
-                .map(|(n, _)| n),
-            Rate::Step(step) => entropy.encode(&code, step, &mut centred, &mut coded),
-            Rate::Raw => unreachable!("raw coding returned above"),
-        }
-        .map_err(|e| match e {
+    let coded =
+        batch::entropy_code_all(&entropy, &codes, latent, rate).map_err(|failure| match failure
+            .source
+        {
             ae_core::Error::DoesNotFit { max_bytes } => CliError::Usage(format!(
                 "{} does not fit in {max_bytes} bytes even at the coarsest step (255); \
                  raise --max-bytes",
-                inputs.name(index)
+                inputs.name(failure.index)
             )),
             source => CliError::Image {
-                name: inputs.name(index),
+                name: inputs.name(failure.index),
                 source,
             },
         })?;
-        push_coded(&mut codes, &coded[..n]);
+    let mut out = Vec::new();
+    for image in &coded {
+        push_coded(&mut out, image);
     }
-    Ok((Coding::Entropy, codes))
+    Ok((Coding::Entropy, out))
 }
 
 /// Turns every image of a parsed code file back into 8-bit codes (bin centres for coarse steps);
 /// returns the codes and the step of each image (1 for raw codes).
 fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
     let latent = model.dims.latent as usize;
-    let mut codes = vec![0u8; trainer::limits::image_bytes(file.count as usize, latent)?];
-    let mut steps = Vec::with_capacity(file.count as usize);
-    let mut centred = vec![0i16; latent];
-    for (index, (image, code)) in file
-        .images()
-        .zip(codes.chunks_exact_mut(latent))
-        .enumerate()
-    {
-        match file.coding {
-            Coding::Raw => {
-                code.copy_from_slice(image);
-                steps.push(1);
+    let count = file.count as usize;
+    trainer::limits::image_bytes(count, latent)?;
+    match file.coding {
+        Coding::Raw => {
+            let mut codes = Vec::with_capacity(count * latent);
+            for image in file.images() {
+                codes.extend_from_slice(image);
             }
-            Coding::Entropy => {
-                let entropy = model.entropy.ok_or(CliError::CodesNeedEntropy)?;
-                let step = entropy
-                    .decode(image, &mut centred, code)
-                    .map_err(|source| CliError::Image {
-                        name: format!("image {index}"),
-                        source,
-                    })?;
-                steps.push(step);
-            }
+            Ok((codes, vec![1; count]))
+        }
+        Coding::Entropy => {
+            let entropy = model.entropy.ok_or(CliError::CodesNeedEntropy)?;
+            let coded: Vec<&[u8]> = file.images().collect();
+            batch::entropy_decode_all(&entropy, &coded, latent).map_err(|failure| CliError::Image {
+                name: format!("image {}", failure.index),
+                source: failure.source,
+            })
         }
     }
-    Ok((codes, steps))
 }
 
 pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
@@ -205,7 +179,8 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     let (input, latent) = model.dims.as_usize();
     let (rows, cols) = trainer::model::image_shape(&ModelRef::Int8(model));
     let inputs = read_inputs(&a.inputs, rows, cols, a.resize)?;
-    let (coding, codes) = code_all(&model, &inputs, rate)?;
+    let pool = batch::pool(super::thread_count(a.threads)).map_err(Error::Threads)?;
+    let (coding, codes) = pool.install(|| code_all(&model, &inputs, rate))?;
     let count = u32::try_from(inputs.set.count())
         .map_err(|_| CliError::Usage("more than 2^32 images in one code file".into()))?;
     let file = CodeFile {
@@ -224,7 +199,7 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     })?;
     fsio::write_atomic(&a.output, &out)?;
     if a.stats {
-        print_stats(&model, &inputs.set, &file, out.len(), a.json)?;
+        pool.install(|| print_stats(&model, &inputs.set, &file, out.len(), a.json))?;
     }
     Ok(())
 }
@@ -239,12 +214,11 @@ fn print_stats(
 ) -> Result<()> {
     let input = model.dims.input as usize;
     let (codes, steps) = decode_all(model, file)?;
-    let latent = model.dims.latent as usize;
+    let pixels = batch::decode_all(&batch::prepare(model), &codes, set.count())
+        .map_err(|source| Error::ModelRun { source })?;
     let mut se = 0.0f64;
-    let mut pixels = vec![0u8; input];
-    for (img, code) in set.images().zip(codes.chunks_exact(latent)) {
-        reconstruct(model, code, &mut pixels)?;
-        se += trainer::eval::squared_error_u8(img, &pixels);
+    for (img, back) in set.images().zip(pixels.chunks_exact(input.max(1))) {
+        se += trainer::eval::squared_error_u8(img, back);
     }
     let mse = se / (255.0 * 255.0 * (set.count() * input) as f64);
     let sizes: Vec<usize> = file.images().map(<[u8]>::len).collect();
@@ -310,17 +284,16 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
         });
     }
     let (rows, cols) = (file.rows as usize, file.cols as usize);
-    let (codes, _) = decode_all(&model, &file).map_err(|e| CliError::InFile {
-        path: a.codes.clone(),
-        source: Box::new(e),
+    trainer::limits::image_bytes(file.count as usize, input)?;
+    let pool = batch::pool(super::thread_count(a.threads)).map_err(Error::Threads)?;
+    let pixels = pool.install(|| {
+        let (codes, _) = decode_all(&model, &file).map_err(|e| CliError::InFile {
+            path: a.codes.clone(),
+            source: Box::new(e),
+        })?;
+        batch::decode_all(&batch::prepare(&model), &codes, file.count as usize)
+            .map_err(|source| CliError::from(Error::ModelRun { source }))
     })?;
-    let mut pixels = vec![0u8; trainer::limits::image_bytes(file.count as usize, input)?];
-    for (code, out) in codes
-        .chunks_exact(latent)
-        .zip(pixels.chunks_exact_mut(input))
-    {
-        reconstruct(&model, code, out)?;
-    }
     let set = ImageSet::new(pixels, rows, cols)?;
     if is_picture(&a.output) {
         if set.count() != 1 {

@@ -250,6 +250,9 @@ pub struct CompressArgs {
     /// Replace the output if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Worker threads, 1 to 256 (default: one per core); the output does not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
 }
 
 /// `ae decompress`.
@@ -267,6 +270,17 @@ pub struct DecompressArgs {
     /// Replace the output if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Worker threads, 1 to 256 (default: one per core); the output does not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+}
+
+/// The worker count for `--threads`: the value given, else one per core.
+pub(crate) fn thread_count(threads: Option<u16>) -> usize {
+    threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    )
 }
 
 /// `ae report`.
