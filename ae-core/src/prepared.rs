@@ -82,6 +82,10 @@ pub struct PreparedFloat<'a> {
     isa: Isa,
     encoder_weights: AlignedCopy<f32>,
     decoder_weights: AlignedCopy<f32>,
+    /// The decoder with sixteen rows to a register, for AVX-512 (`kernels/x86_512.rs`), when
+    /// its sizes are whole blocks.
+    #[cfg(ae_core_avx512)]
+    packed_decoder: Option<AlignedCopy<f32>>,
 }
 
 impl<'a> PreparedFloat<'a> {
@@ -92,11 +96,24 @@ impl<'a> PreparedFloat<'a> {
 
     /// As [`PreparedFloat::new`], on a chosen instruction set (tests compare them all).
     pub fn with_isa(model: FloatRef<'a>, isa: Isa) -> Self {
+        #[cfg(ae_core_avx512)]
+        let packed_decoder = {
+            use crate::kernels::x86_512::{pack_decoder, BLOCK};
+            let (input, latent) = model.dims.as_usize();
+            (isa.is_avx512()
+                && input > 0
+                && latent > 0
+                && input.is_multiple_of(BLOCK)
+                && latent.is_multiple_of(crate::kernels::LANES))
+            .then(|| AlignedCopy::new(&pack_decoder(model.decoder_weights, input, latent)))
+        };
         PreparedFloat {
             model,
             isa,
             encoder_weights: AlignedCopy::new(model.encoder_weights),
             decoder_weights: AlignedCopy::new(model.decoder_weights),
+            #[cfg(ae_core_avx512)]
+            packed_decoder,
         }
     }
 
@@ -159,6 +176,16 @@ impl<'a> PreparedFloat<'a> {
 
     fn decode_unchecked(&self, h: &[f32], out: &mut [f32]) {
         let m = &self.model;
+        #[cfg(ae_core_avx512)]
+        if let Some(packed) = &self.packed_decoder {
+            // SAFETY: the packing exists only on AVX-512 (which this CPU then has), for whole
+            // blocks of rows and inputs; it is this model's decoder, 64-byte aligned; the
+            // lengths were checked by the callers.
+            unsafe {
+                crate::kernels::x86_512::decode_f32_packed(packed.get(), m.decoder_bias, h, out)
+            };
+            return;
+        }
         decode_f32_with(self.isa, self.decoder_weights.get(), m.decoder_bias, h, out);
     }
 }

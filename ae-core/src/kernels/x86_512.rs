@@ -149,3 +149,70 @@ pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
     );
     super::sigmoid_epilogue(bias, out);
 }
+
+/// Rows per packed float block: one output row per lane.
+#[cfg(feature = "std")]
+pub(crate) const BLOCK: usize = 16;
+
+/// Packs decoder weights (`[rows][len]`, `rows` a multiple of [`BLOCK`], `len` of
+/// [`LANES`]) for [`decode_f32_packed`]: for each block of sixteen rows, for each input `k`, the
+/// sixteen rows' weights `k` side by side.
+#[cfg(feature = "std")]
+pub(crate) fn pack_decoder(weights: &[f32], rows: usize, len: usize) -> std::vec::Vec<f32> {
+    let mut packed = std::vec![0.0f32; rows * len];
+    for (block, out) in packed.chunks_exact_mut(BLOCK * len).enumerate() {
+        for k in 0..len {
+            for r in 0..BLOCK {
+                out[k * BLOCK + r] = weights
+                    .get((block * BLOCK + r) * len + k)
+                    .copied()
+                    .unwrap_or(0.0);
+            }
+        }
+    }
+    packed
+}
+
+/// [`super::decode_f32`] on weights packed by [`pack_decoder`]: the rows are in the lanes, and
+/// the sixteen *partial sums* of the portable kernel become sixteen registers, `acc[l]` holding
+/// lane `l` of sixteen rows. Each one takes `h[16c + l] * w[16c + l]` for `c = 0, 1, ...` in
+/// order, then the registers are added in the portable tree's pairs (`l + 8`, `+ 4`, `+ 2`,
+/// `+ 1`), so every row's sum is the portable one bit for bit, with no sum across lanes.
+///
+/// # Safety
+/// The CPU supports AVX-512F and AVX2; `h.len()` is a non-zero multiple of [`LANES`]; `packed`
+/// is `pack_decoder` of `out.len()` rows (a multiple of [`BLOCK`]) of `h.len()` weights, 64-byte
+/// aligned.
+#[cfg(feature = "std")]
+#[target_feature(enable = "avx512f,avx2")]
+pub(crate) unsafe fn decode_f32_packed(packed: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
+    let len = h.len();
+    for (block, o) in packed
+        .chunks_exact(BLOCK * len)
+        .zip(out.chunks_exact_mut(BLOCK))
+    {
+        // SAFETY: the CPU features and the layout are the caller's contract; each load reads the
+        // sixteen floats of input `k < len` of this block, at a 64-byte aligned offset, and the
+        // store writes the sixteen floats of `o`.
+        unsafe {
+            let mut acc = [_mm512_setzero_ps(); LANES];
+            for (c, hc) in h.chunks_exact(LANES).enumerate() {
+                for (l, (a, &x)) in acc.iter_mut().zip(hc).enumerate() {
+                    let w = _mm512_load_ps(block.as_ptr().add((c * LANES + l) * BLOCK));
+                    *a = _mm512_add_ps(*a, _mm512_mul_ps(_mm512_set1_ps(x), w));
+                }
+            }
+            let mut width = LANES / 2;
+            while width > 0 {
+                for l in 0..width {
+                    acc[l] = _mm512_add_ps(acc[l], acc[l + width]);
+                }
+                width /= 2;
+            }
+            // The portable kernel adds its (here empty) tail: `+ 0.0`, which matters for `-0.0`.
+            let sums = _mm512_add_ps(acc[0], _mm512_setzero_ps());
+            _mm512_storeu_ps(o.as_mut_ptr(), sums);
+        }
+    }
+    super::sigmoid_epilogue(bias, out);
+}
