@@ -285,22 +285,30 @@ impl<'a> PreparedInt8<'a> {
         batch_len(codes.len(), latent, images)?;
         #[cfg(ae_core_avx512)]
         if let Some(packed) = &self.packed {
-            for (p, c) in pixels
+            use crate::int8::vnni_packed::{encode, encode_images, IMAGES};
+            let records = packed.encoder_records.as_ref();
+            let whole = pixels.len() / (IMAGES * input) * IMAGES;
+            let (pixel_groups, pixel_rest) = pixels.split_at(whole * input);
+            let (code_groups, code_rest) = codes.split_at_mut(whole * latent);
+            for (p, c) in pixel_groups
+                .chunks_exact(IMAGES * input)
+                .zip(code_groups.chunks_exact_mut(IMAGES * latent))
+            {
+                let mut c = c.chunks_exact_mut(latent);
+                let c: [&mut [u8]; IMAGES] = core::array::from_fn(|_| c.next().unwrap_or_default());
+                let mut p = p.chunks_exact(input);
+                let p: [&[u8]; IMAGES] = core::array::from_fn(|_| p.next().unwrap_or_default());
+                // SAFETY: as below, for four images at a time.
+                unsafe { encode_images(&self.model, packed.encoder.get(), records, p, c) };
+            }
+            for (p, c) in pixel_rest
                 .chunks_exact(input)
-                .zip(codes.chunks_exact_mut(latent))
+                .zip(code_rest.chunks_exact_mut(latent))
             {
                 // SAFETY: `packed` exists only when the instruction set is AVX-512 with VNNI
                 // (which this CPU then has) and `fits` the model; it is this model's encoder
                 // packed; the lengths were checked above.
-                unsafe {
-                    crate::int8::vnni_packed::encode(
-                        &self.model,
-                        packed.encoder.get(),
-                        packed.encoder_records.as_ref(),
-                        p,
-                        c,
-                    )
-                };
+                unsafe { encode(&self.model, packed.encoder.get(), records, p, c) };
             }
             return Ok(());
         }
@@ -326,22 +334,29 @@ impl<'a> PreparedInt8<'a> {
         batch_len(pixels.len(), input, images)?;
         #[cfg(ae_core_avx512)]
         if let Some(packed) = &self.packed {
-            for (c, p) in codes
+            use crate::int8::vnni_packed::{decode, decode_images, IMAGES};
+            let (bias, table) = (&packed.decoder_bias, &packed.table);
+            let whole = codes.len() / (IMAGES * latent) * IMAGES;
+            let (code_groups, code_rest) = codes.split_at(whole * latent);
+            let (pixel_groups, pixel_rest) = pixels.split_at_mut(whole * input);
+            for (c, p) in code_groups
+                .chunks_exact(IMAGES * latent)
+                .zip(pixel_groups.chunks_exact_mut(IMAGES * input))
+            {
+                let mut p = p.chunks_exact_mut(input);
+                let p: [&mut [u8]; IMAGES] = core::array::from_fn(|_| p.next().unwrap_or_default());
+                let mut c = c.chunks_exact(latent);
+                let c: [&[u8]; IMAGES] = core::array::from_fn(|_| c.next().unwrap_or_default());
+                // SAFETY: as below, for four codes at a time.
+                unsafe { decode_images(&self.model, packed.decoder.get(), bias, table, c, p) };
+            }
+            for (c, p) in code_rest
                 .chunks_exact(latent)
-                .zip(pixels.chunks_exact_mut(input))
+                .zip(pixel_rest.chunks_exact_mut(input))
             {
                 // SAFETY: as in `encode_batch`, for the decoder's packing, its folded bias and
                 // the widened table.
-                unsafe {
-                    crate::int8::vnni_packed::decode(
-                        &self.model,
-                        packed.decoder.get(),
-                        &packed.decoder_bias,
-                        &packed.table,
-                        c,
-                        p,
-                    )
-                };
+                unsafe { decode(&self.model, packed.decoder.get(), bias, table, c, p) };
             }
             return Ok(());
         }

@@ -369,3 +369,130 @@ pub(crate) unsafe fn decode(
         }
     }
 }
+
+/// Images per pass of the batch kernels: each weight register then serves four images, and the
+/// four images' chains (twice four, with even and odd groups apart) cover `vpdpbusd`'s latency.
+pub(crate) const IMAGES: usize = 4;
+
+/// [`encode`] for [`IMAGES`] images at once, block by block: a block's weights (16 rows) are
+/// loaded once for all the images, from L1 after the first.
+///
+/// # Safety
+/// As [`encode`], for every image and code.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2")]
+pub(crate) unsafe fn encode_images(
+    m: &Int8Ref<'_>,
+    packed: &[i8],
+    records: Option<&EncoderRecords>,
+    pixels: [&[u8]; IMAGES],
+    codes: [&mut [u8]; IMAGES],
+) {
+    let input = m.dims.as_usize().0;
+    let groups = input.div_ceil(4);
+    let block_bytes = BLOCK * groups * 4;
+    let zero_point = i32::from(m.latent_zero_point);
+    let mut codes = codes;
+    for (b, block) in packed.chunks_exact(block_bytes).enumerate() {
+        // SAFETY: the CPU features are the caller's contract. Each load reads the 64 bytes of
+        // group `g < groups` of this block; `codes16` checks its slices.
+        unsafe {
+            let mut even = [_mm512_setzero_si512(); IMAGES];
+            let mut odd = [_mm512_setzero_si512(); IMAGES];
+            let mut g = 0;
+            while g + 1 < groups {
+                let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
+                let w1 = _mm512_load_si512(block.as_ptr().add(g * 64 + 64).cast());
+                for i in 0..IMAGES {
+                    even[i] = _mm512_dpbusd_epi32(even[i], broadcast4(pixels[i], g), w0);
+                    odd[i] = _mm512_dpbusd_epi32(odd[i], broadcast4(pixels[i], g + 1), w1);
+                }
+                g += 2;
+            }
+            if g < groups {
+                let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
+                for i in 0..IMAGES {
+                    even[i] = _mm512_dpbusd_epi32(even[i], broadcast4(pixels[i], g), w0);
+                }
+            }
+            for (i, code) in codes.iter_mut().enumerate() {
+                let sum = _mm512_add_epi32(even[i], odd[i]);
+                let out = code.get_mut(b * BLOCK..).unwrap_or(&mut []);
+                match records {
+                    Some(records) => codes16(records, b * BLOCK, zero_point, sum, out),
+                    None => {
+                        let mut dots = [0i32; BLOCK];
+                        _mm512_storeu_si512(dots.as_mut_ptr().cast(), sum);
+                        for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
+                            *o = encoder_code(&m.encoder, zero_point, b * BLOCK + k, dot);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`decode`] for [`IMAGES`] codes at once, block by block (a block's 16 rows of weights are
+/// loaded once for all the codes).
+///
+/// # Safety
+/// As [`decode`], for every code and image.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2")]
+pub(crate) unsafe fn decode_images(
+    m: &Int8Ref<'_>,
+    packed: &[i8],
+    bias: &[i32],
+    table: &[u32],
+    codes: [&[u8]; IMAGES],
+    pixels: [&mut [u8]; IMAGES],
+) {
+    let layer = &m.decoder;
+    let groups = codes[0].len().div_ceil(4).min(MAX_DECODER_GROUPS);
+    let block_bytes = BLOCK * groups * 4;
+    // Each code's groups of four bytes as words, broadcast from memory inside the loop.
+    let words: [[i32; MAX_DECODER_GROUPS]; IMAGES] = core::array::from_fn(|i| {
+        core::array::from_fn(|g| {
+            let mut word = [0u8; 4];
+            for (w, b) in word.iter_mut().zip(codes[i].iter().skip(4 * g)) {
+                *w = *b;
+            }
+            i32::from_le_bytes(word)
+        })
+    });
+    let mut pixels = pixels;
+    let blocks = packed
+        .chunks_exact(block_bytes)
+        .zip(bias.chunks_exact(BLOCK))
+        .zip(layer.multipliers.chunks(BLOCK))
+        .zip(layer.shifts.chunks(BLOCK));
+    for (b, (((block, bias), mult), shift)) in blocks.enumerate() {
+        // SAFETY: the CPU features are the caller's contract. Each load reads the 64 bytes of
+        // group `g < groups` of this block or its 16 biases; `finish16` checks its slices.
+        unsafe {
+            let start = _mm512_loadu_si512(bias.as_ptr().cast());
+            let mut even = [start; IMAGES];
+            let mut odd = [_mm512_setzero_si512(); IMAGES];
+            for g in 0..groups {
+                let w = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
+                for i in 0..IMAGES {
+                    let q = _mm512_set1_epi32(words[i][g]);
+                    if g % 2 == 0 {
+                        even[i] = _mm512_dpbusd_epi32(even[i], q, w);
+                    } else {
+                        odd[i] = _mm512_dpbusd_epi32(odd[i], q, w);
+                    }
+                }
+            }
+            for (i, out) in pixels.iter_mut().enumerate() {
+                let rows = b * BLOCK..(b + 1) * BLOCK;
+                finish16(
+                    _mm512_add_epi32(even[i], odd[i]),
+                    mult,
+                    shift,
+                    table,
+                    out.get_mut(rows).unwrap_or(&mut []),
+                );
+            }
+        }
+    }
+}
