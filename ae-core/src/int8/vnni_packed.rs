@@ -449,9 +449,9 @@ pub(crate) unsafe fn decode_images(
     let layer = &m.decoder;
     let groups = codes[0].len().div_ceil(4).min(MAX_DECODER_GROUPS);
     let block_bytes = BLOCK * groups * 4;
-    // Each code's groups of four bytes as words, broadcast from memory inside the loop.
-    let words: [[i32; MAX_DECODER_GROUPS]; IMAGES] = core::array::from_fn(|i| {
-        core::array::from_fn(|g| {
+    // Per group of four bytes, the codes' words, broadcast from memory inside the loop.
+    let words: [[i32; IMAGES]; MAX_DECODER_GROUPS] = core::array::from_fn(|g| {
+        core::array::from_fn(|i| {
             let mut word = [0u8; 4];
             for (w, b) in word.iter_mut().zip(codes[i].iter().skip(4 * g)) {
                 *w = *b;
@@ -472,10 +472,10 @@ pub(crate) unsafe fn decode_images(
             let start = _mm512_loadu_si512(bias.as_ptr().cast());
             let mut even = [start; IMAGES];
             let mut odd = [_mm512_setzero_si512(); IMAGES];
-            for g in 0..groups {
+            for (g, words) in words.iter().enumerate().take(groups) {
                 let w = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
-                for i in 0..IMAGES {
-                    let q = _mm512_set1_epi32(words[i][g]);
+                for (i, &word) in words.iter().enumerate() {
+                    let q = _mm512_set1_epi32(word);
                     if g % 2 == 0 {
                         even[i] = _mm512_dpbusd_epi32(even[i], q, w);
                     } else {
