@@ -27,6 +27,12 @@ pub const MAX_PIXELS: usize = crate::limits::MAX_IDX_PIXELS;
 
 /// Reads an IDX image file; gzip is detected from its first two bytes.
 pub fn read_images(path: &Path) -> Result<ImageSet> {
+    open_images(path)?.read_all()
+}
+
+/// Opens an IDX image file and reads and checks its header; the pixels follow in pieces
+/// ([`ImageStream::next_images`]). Gzip is detected from the first two bytes.
+pub fn open_images(path: &Path) -> Result<ImageStream<Box<dyn Read + Send>>> {
     let (file, len) = fsio::open_input(path)?;
     let mut head = [0u8; 2];
     let mut peek = std::io::BufReader::new(file);
@@ -37,81 +43,163 @@ pub fn read_images(path: &Path) -> Result<ImageSet> {
         head == [0x1f, 0x8b]
     };
     if gz {
-        read_stream(path, MultiGzDecoder::new(peek), None)
+        ImageStream::start(path, Box::new(MultiGzDecoder::new(peek)), None)
     } else {
-        read_stream(path, peek, Some(len))
+        ImageStream::start(path, Box::new(peek), Some(len))
     }
 }
 
 /// Reads and validates an IDX image stream; `path` only names it in errors.
 pub fn read_from(path: &Path, r: impl Read) -> Result<ImageSet> {
-    read_stream(path, r, None)
+    ImageStream::start(path, r, None)?.read_all()
 }
 
-/// [`read_from`], with the stream's total length when it is known (a raw file).
-fn read_stream(path: &Path, mut r: impl Read, known_len: Option<u64>) -> Result<ImageSet> {
-    let bad = |problem: String| Error::BadFile {
-        path: path.to_path_buf(),
-        problem,
-    };
-    let unreadable = |source| Error::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut header = [0u8; 16];
-    read_full(&mut r, &mut header).map_err(|e| match e {
-        Short(n) => bad(format!("too short for an IDX header ({n} of 16 bytes)")),
-        Io(e) => unreadable(e),
-    })?;
-    let field =
-        |i: usize| u32::from_be_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
-    let magic = field(0);
-    if magic != IMAGES_MAGIC {
-        return Err(bad(format!(
-            "not an IDX image file (magic {magic:#010x}, expected {IMAGES_MAGIC:#010x}; a labels file has 0x00000801)"
-        )));
-    }
-    let (count, rows, cols) = (field(4) as usize, field(8) as usize, field(12) as usize);
-    if count == 0 || rows == 0 || cols == 0 {
-        return Err(bad(format!(
-            "header declares {count} images of {rows}x{cols}: nothing to read"
-        )));
-    }
-    let total = count
-        .checked_mul(rows)
-        .and_then(|v| v.checked_mul(cols))
-        .filter(|&v| v <= MAX_PIXELS)
-        .ok_or_else(|| {
+/// An IDX image stream whose header has been read and checked: `count` images of `rows x cols`
+/// pixels follow, read in pieces so that a caller can work on the first images while the rest
+/// are still being read (and unzipped).
+pub struct ImageStream<R> {
+    r: R,
+    path: std::path::PathBuf,
+    count: usize,
+    rows: usize,
+    cols: usize,
+    /// Images read so far.
+    done: usize,
+}
+
+impl<R: Read> ImageStream<R> {
+    /// Reads the header from `r` and checks it; `known_len` is the stream's length when it is
+    /// known (a raw file), so that a truncated file is reported before its pixels are read.
+    fn start(path: &Path, mut r: R, known_len: Option<u64>) -> Result<Self> {
+        let bad = |problem: String| Error::BadFile {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let mut header = [0u8; 16];
+        read_full(&mut r, &mut header).map_err(|e| match e {
+            Short(n) => bad(format!("too short for an IDX header ({n} of 16 bytes)")),
+            Io(e) => Error::Unreadable {
+                path: path.to_path_buf(),
+                source: e,
+            },
+        })?;
+        let field =
+            |i: usize| u32::from_be_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+        let magic = field(0);
+        if magic != IMAGES_MAGIC {
+            return Err(bad(format!(
+                "not an IDX image file (magic {magic:#010x}, expected {IMAGES_MAGIC:#010x}; a labels file has 0x00000801)"
+            )));
+        }
+        let (count, rows, cols) = (field(4) as usize, field(8) as usize, field(12) as usize);
+        if count == 0 || rows == 0 || cols == 0 {
+            return Err(bad(format!(
+                "header declares {count} images of {rows}x{cols}: nothing to read"
+            )));
+        }
+        let stream = ImageStream {
+            r,
+            path: path.to_path_buf(),
+            count,
+            rows,
+            cols,
+            done: 0,
+        };
+        let total = stream.total().ok_or_else(|| {
             bad(format!(
                 "header declares an implausible size: {count} images of {rows}x{cols}"
             ))
         })?;
-    let truncated = |n: u64| {
-        bad(format!(
-            "truncated: header declares {count} images of {rows}x{cols} ({total} bytes) but the data ends after {n} bytes"
-        ))
-    };
-    if let Some(len) = known_len {
-        let body = len.saturating_sub(16);
-        if body < total as u64 {
-            return Err(truncated(body));
+        if let Some(len) = known_len {
+            let body = len.saturating_sub(16);
+            if body < total as u64 {
+                return Err(stream.truncated(body));
+            }
+        }
+        Ok(stream)
+    }
+
+    /// All the pixels the header declares, if within [`MAX_PIXELS`].
+    fn total(&self) -> Option<usize> {
+        self.count
+            .checked_mul(self.rows)
+            .and_then(|v| v.checked_mul(self.cols))
+            .filter(|&v| v <= MAX_PIXELS)
+    }
+
+    fn truncated(&self, after: u64) -> Error {
+        let (count, rows, cols) = (self.count, self.rows, self.cols);
+        let total = self.total().unwrap_or(0);
+        Error::BadFile {
+            path: self.path.clone(),
+            problem: format!(
+                "truncated: header declares {count} images of {rows}x{cols} ({total} bytes) but the data ends after {after} bytes"
+            ),
         }
     }
-    let pixels = read_body(&mut r, total).map_err(|e| match e {
-        Short(n) => truncated(n as u64),
-        Io(e) => unreadable(e),
-    })?;
-    let mut extra = [0u8; 1];
-    match r.read(&mut extra) {
-        Ok(0) => {}
-        Ok(_) => {
-            return Err(bad(format!(
-                "has bytes after the {count} images its header declares"
-            )))
-        }
-        Err(e) => return Err(unreadable(e)),
+
+    /// Image height.
+    pub fn rows(&self) -> usize {
+        self.rows
     }
-    ImageSet::new(pixels, rows, cols)
+
+    /// Image width.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Images the header declares.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The pixels of up to `max` more images (at least one), or `None` once all are read. The
+    /// last call also checks that nothing follows the declared images.
+    pub fn next_images(&mut self, max: usize) -> Result<Option<Vec<u8>>> {
+        let n = max.max(1).min(self.count - self.done);
+        if n == 0 {
+            return Ok(None);
+        }
+        let image = self.rows * self.cols;
+        let before = (self.done * image) as u64;
+        let pixels = read_body(&mut self.r, n * image).map_err(|e| match e {
+            Short(k) => self.truncated(before + k as u64),
+            Io(source) => Error::Unreadable {
+                path: self.path.clone(),
+                source,
+            },
+        })?;
+        self.done += n;
+        if self.done == self.count {
+            self.check_end()?;
+        }
+        Ok(Some(pixels))
+    }
+
+    /// Everything the header declares, as one image set.
+    fn read_all(mut self) -> Result<ImageSet> {
+        let (rows, cols) = (self.rows, self.cols);
+        let pixels = self.next_images(self.count)?.unwrap_or_default();
+        ImageSet::new(pixels, rows, cols)
+    }
+
+    fn check_end(&mut self) -> Result<()> {
+        let mut extra = [0u8; 1];
+        match self.r.read(&mut extra) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(Error::BadFile {
+                path: self.path.clone(),
+                problem: format!(
+                    "has bytes after the {} images its header declares",
+                    self.count
+                ),
+            }),
+            Err(source) => Err(Error::Unreadable {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
 }
 
 enum ReadError {
