@@ -105,10 +105,59 @@ pub fn check_fits(model: &ModelRef<'_>, set: &ImageSet) -> Result<()> {
     Ok(())
 }
 
-/// Per-image sums: (BCE sum, squared-error sum).
-fn image_sums(model: &ModelRef<'_>, image: &[u8]) -> Result<(f64, f64)> {
-    let mut out = vec![0.0f32; image.len()];
-    reconstruct(model, image, &mut out)?;
+/// A model prepared once for this CPU (`ae_core::prepared`), for whole image sets.
+pub enum Prepared<'a> {
+    /// A float model.
+    Float(ae_core::prepared::PreparedFloat<'a>),
+    /// An int8 model.
+    Int8(ae_core::prepared::PreparedInt8<'a>),
+}
+
+impl<'a> Prepared<'a> {
+    /// Prepares `model`.
+    pub fn new(model: &ModelRef<'a>) -> Self {
+        match model {
+            ModelRef::Float(m) => Prepared::Float(ae_core::prepared::PreparedFloat::new(*m)),
+            ModelRef::Int8(m) => Prepared::Int8(ae_core::prepared::PreparedInt8::new(*m)),
+        }
+    }
+
+    /// [`reconstruct`] for `images` images at once (`out` holds their outputs one after the
+    /// other): the same values, through the batch kernels.
+    pub fn reconstruct(&self, images: usize, pixels: &[u8], out: &mut [f32]) -> Result<()> {
+        let wrap = |source| Error::ModelRun { source };
+        match self {
+            Prepared::Float(m) => {
+                let latent = m.model().dims.latent as usize;
+                let x: Vec<f32> = pixels
+                    .iter()
+                    .map(|&p| ae_core::pixels::to_unit(p))
+                    .collect();
+                let mut h = vec![0.0; images * latent];
+                m.encode_batch(images, &x, &mut h).map_err(wrap)?;
+                m.decode_batch(images, &h, out).map_err(wrap)?;
+            }
+            Prepared::Int8(m) => {
+                let latent = m.model().dims.latent as usize;
+                let mut codes = vec![0u8; images * latent];
+                m.encode_batch(images, pixels, &mut codes).map_err(wrap)?;
+                let mut back = vec![0u8; pixels.len()];
+                m.decode_batch(images, &codes, &mut back).map_err(wrap)?;
+                for (o, &p) in out.iter_mut().zip(&back) {
+                    *o = ae_core::pixels::to_unit(p);
+                }
+            }
+        }
+        if out.iter().all(|v| v.is_finite()) {
+            Ok(())
+        } else {
+            Err(Error::NonFinite { what: "output" })
+        }
+    }
+}
+
+/// Per-image sums of one reconstructed image: (BCE sum, squared-error sum).
+fn image_sums(out: &[f32], image: &[u8]) -> (f64, f64) {
     let mut bce = 0.0;
     let mut se = 0.0;
     for (&y, &p) in out.iter().zip(image) {
@@ -117,21 +166,33 @@ fn image_sums(model: &ModelRef<'_>, image: &[u8]) -> Result<(f64, f64)> {
         bce += bce_of_probability(y, t);
         se += (y - t) * (y - t);
     }
-    Ok((bce, se))
+    (bce, se)
 }
 
-/// Evaluates `model` on every image of `set` (in parallel; the sums are taken in image order, so
-/// the result does not depend on the thread count).
+/// Evaluates `model` on every image of `set` (prepared once, in parallel chunks through the batch
+/// kernels; the sums are taken in image order, so the result does not depend on the thread
+/// count).
 pub fn evaluate(model: &ModelRef<'_>, set: &ImageSet) -> Result<Metrics> {
     check_fits(model, set)?;
     if set.count() == 0 {
         return Err(Error::NoImages(ImagesFor::Evaluation));
     }
-    let per_image: Vec<(f64, f64)> = set
+    let prepared = Prepared::new(model);
+    let len = set.image_len();
+    let per_chunk: Vec<Vec<(f64, f64)>> = set
         .pixels()
-        .par_chunks(set.image_len())
-        .map(|img| image_sums(model, img))
+        .par_chunks(crate::batch::CHUNK_IMAGES * len)
+        .map(|chunk| {
+            let mut out = vec![0.0f32; chunk.len()];
+            prepared.reconstruct(chunk.len() / len, chunk, &mut out)?;
+            Ok(out
+                .chunks_exact(len)
+                .zip(chunk.chunks_exact(len))
+                .map(|(y, img)| image_sums(y, img))
+                .collect())
+        })
         .collect::<Result<_>>()?;
+    let per_image: Vec<(f64, f64)> = per_chunk.into_iter().flatten().collect();
     let n = set.image_len() as f64;
     let (mut bce, mut se, mut psnr_sum) = (0.0, 0.0, 0.0);
     for &(b, s) in &per_image {
