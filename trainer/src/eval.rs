@@ -110,7 +110,7 @@ pub enum Prepared<'a> {
     /// A float model.
     Float(ae_core::prepared::PreparedFloat<'a>),
     /// An int8 model.
-    Int8(ae_core::prepared::PreparedInt8<'a>),
+    Int8(Box<ae_core::prepared::PreparedInt8<'a>>),
 }
 
 impl<'a> Prepared<'a> {
@@ -118,7 +118,7 @@ impl<'a> Prepared<'a> {
     pub fn new(model: &ModelRef<'a>) -> Self {
         match model {
             ModelRef::Float(m) => Prepared::Float(ae_core::prepared::PreparedFloat::new(*m)),
-            ModelRef::Int8(m) => Prepared::Int8(ae_core::prepared::PreparedInt8::new(*m)),
+            ModelRef::Int8(m) => Prepared::Int8(Box::new(ae_core::prepared::PreparedInt8::new(*m))),
         }
     }
 
