@@ -19,6 +19,10 @@ use crate::int8::{decode_with, encode_with};
 use crate::kernels::{decode_f32_with, encode_f32_with, Isa};
 use crate::Error;
 
+/// Images per pass of the float batch kernels: each block of weights is read once for them all.
+#[cfg(ae_core_avx512)]
+const IMAGES: usize = 8;
+
 /// 64 bytes, the size and alignment of a cache line and of an AVX-512 register.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
@@ -145,6 +149,29 @@ impl<'a> PreparedFloat<'a> {
         let (input, latent) = self.model.dims.as_usize();
         batch_len(x.len(), input, images)?;
         batch_len(out.len(), latent, images)?;
+        #[cfg(ae_core_avx512)]
+        if self.isa.is_avx512() && input > 0 && latent > 0 {
+            let m = &self.model;
+            for (x, out) in x
+                .chunks(IMAGES * input)
+                .zip(out.chunks_mut(IMAGES * latent))
+            {
+                let xs: Vec<&[f32]> = x.chunks_exact(input).collect();
+                let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(latent).collect();
+                // SAFETY: the instruction set is AVX-512 (which this CPU then has); `xs` and
+                // `outs` pair up.
+                unsafe {
+                    crate::kernels::x86_512::encode_f32_images(
+                        self.encoder_weights.get(),
+                        m.encoder_bias,
+                        &xs,
+                        m.leaky_slope,
+                        &mut outs,
+                    )
+                };
+            }
+            return Ok(());
+        }
         for (x, out) in x.chunks_exact(input).zip(out.chunks_exact_mut(latent)) {
             self.encode_unchecked(x, out);
         }
@@ -156,6 +183,26 @@ impl<'a> PreparedFloat<'a> {
         let (input, latent) = self.model.dims.as_usize();
         batch_len(h.len(), latent, images)?;
         batch_len(out.len(), input, images)?;
+        #[cfg(ae_core_avx512)]
+        if let Some(packed) = &self.packed_decoder {
+            for (h, out) in h
+                .chunks(IMAGES * latent)
+                .zip(out.chunks_mut(IMAGES * input))
+            {
+                let hs: Vec<&[f32]> = h.chunks_exact(latent).collect();
+                let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(input).collect();
+                // SAFETY: as in `decode_unchecked`, for several codes.
+                unsafe {
+                    crate::kernels::x86_512::decode_f32_packed_images(
+                        packed.get(),
+                        self.model.decoder_bias,
+                        &hs,
+                        &mut outs,
+                    )
+                };
+            }
+            return Ok(());
+        }
         for (h, out) in h.chunks_exact(latent).zip(out.chunks_exact_mut(input)) {
             self.decode_unchecked(h, out);
         }

@@ -216,3 +216,92 @@ pub(crate) unsafe fn decode_f32_packed(packed: &[f32], bias: &[f32], h: &[f32], 
     }
     super::sigmoid_epilogue(bias, out);
 }
+
+/// [`encode_f32`] for several images, eight rows at a time for all of them: each block of
+/// weights is read from memory once and from L1 for the other images. Every output is the
+/// single-image kernel's.
+///
+/// # Safety
+/// The CPU supports AVX-512F and AVX2; `xs` and `outs` have the same length.
+#[cfg(feature = "std")]
+#[target_feature(enable = "avx512f,avx2")]
+pub(crate) unsafe fn encode_f32_images(
+    weights: &[f32],
+    bias: &[f32],
+    xs: &[&[f32]],
+    slope: f32,
+    outs: &mut [&mut [f32]],
+) {
+    let len = xs.first().map_or(0, |x| x.len()).max(1);
+    let rows = weights.len() / len;
+    let blocks = rows / 8;
+    for (b, block) in weights.chunks_exact(8 * len).take(blocks).enumerate() {
+        let rows: [&[f32]; 8] =
+            core::array::from_fn(|r| block.get(r * len..(r + 1) * len).unwrap_or(&[]));
+        for (x, out) in xs.iter().zip(outs.iter_mut()) {
+            // SAFETY: the CPU features are the caller's contract.
+            let dots = unsafe { dot_f32_rows(rows, x) };
+            if let Some(o) = out.get_mut(8 * b..8 * b + 8) {
+                o.copy_from_slice(&dots);
+            }
+        }
+    }
+    for (x, out) in xs.iter().zip(outs.iter_mut()) {
+        let rest_weights = weights.get(8 * blocks * len..).unwrap_or(&[]);
+        let rest_out = match out.get_mut(8 * blocks..) {
+            Some(o) => o,
+            None => &mut [],
+        };
+        for (o, row) in rest_out.iter_mut().zip(rest_weights.chunks_exact(len)) {
+            // SAFETY: as above.
+            *o = unsafe { dot_f32_rows([row], x)[0] };
+        }
+        super::leaky_relu_epilogue(bias, slope, out);
+    }
+}
+
+/// [`decode_f32_packed`] for several codes, block by block for all of them (a block's 4 KB of
+/// packed weights stay in L1 across the codes). Every output is the single-image kernel's.
+///
+/// # Safety
+/// As [`decode_f32_packed`], for every code and output; `hs` and `outs` have the same length.
+#[cfg(feature = "std")]
+#[target_feature(enable = "avx512f,avx2")]
+pub(crate) unsafe fn decode_f32_packed_images(
+    packed: &[f32],
+    bias: &[f32],
+    hs: &[&[f32]],
+    outs: &mut [&mut [f32]],
+) {
+    let len = hs.first().map_or(0, |h| h.len());
+    for (b, block) in packed.chunks_exact(BLOCK * len.max(1)).enumerate() {
+        for (h, out) in hs.iter().zip(outs.iter_mut()) {
+            let Some(o) = out.get_mut(b * BLOCK..(b + 1) * BLOCK) else {
+                continue;
+            };
+            // SAFETY: the CPU features and the layout are the caller's contract; each load reads
+            // the sixteen floats of input `k < len` of this block, 64-byte aligned, and the store
+            // writes the sixteen floats of `o`.
+            unsafe {
+                let mut acc = [_mm512_setzero_ps(); LANES];
+                for (c, hc) in h.chunks_exact(LANES).enumerate() {
+                    for (l, (a, &x)) in acc.iter_mut().zip(hc).enumerate() {
+                        let w = _mm512_load_ps(block.as_ptr().add((c * LANES + l) * BLOCK));
+                        *a = _mm512_add_ps(*a, _mm512_mul_ps(_mm512_set1_ps(x), w));
+                    }
+                }
+                let mut width = LANES / 2;
+                while width > 0 {
+                    for l in 0..width {
+                        acc[l] = _mm512_add_ps(acc[l], acc[l + width]);
+                    }
+                    width /= 2;
+                }
+                _mm512_storeu_ps(o.as_mut_ptr(), _mm512_add_ps(acc[0], _mm512_setzero_ps()));
+            }
+        }
+    }
+    for out in outs.iter_mut() {
+        super::sigmoid_epilogue(bias, out);
+    }
+}
