@@ -76,8 +76,8 @@ pub(crate) fn fits(m: &Int8Ref<'_>) -> bool {
 /// The CPU supports AVX-512F.
 #[inline(always)]
 unsafe fn broadcast4(bytes: &[u8], g: usize) -> __m512i {
-    let word = match bytes.get(4 * g..4 * g + 4) {
-        Some(&[a, b, c, d]) => [a, b, c, d],
+    let word = match bytes.get(4 * g..4 * g + 4).map(<[u8; 4]>::try_from) {
+        Some(Ok(word)) => word,
         _ => {
             let mut word = [0u8; 4];
             for (w, b) in word.iter_mut().zip(bytes.iter().skip(4 * g)) {
@@ -372,7 +372,7 @@ pub(crate) unsafe fn decode(
 
 /// Images per pass of the batch kernels: each weight register then serves four images, and the
 /// four images' chains (twice four, with even and odd groups apart) cover `vpdpbusd`'s latency.
-pub(crate) const IMAGES: usize = 4;
+pub(crate) const IMAGES: usize = 4; // the kernels below name four accumulators of each kind
 
 /// [`encode`] for [`IMAGES`] images at once, block by block: a block's weights (16 rows) are
 /// loaded once for all the images, from L1 after the first.
@@ -396,26 +396,56 @@ pub(crate) unsafe fn encode_images(
         // SAFETY: the CPU features are the caller's contract. Each load reads the 64 bytes of
         // group `g < groups` of this block; `codes16` checks its slices.
         unsafe {
-            let mut even = [_mm512_setzero_si512(); IMAGES];
-            let mut odd = [_mm512_setzero_si512(); IMAGES];
-            let mut g = 0;
-            while g + 1 < groups {
+            // Four images, even and odd groups apart: eight named accumulators, so that they
+            // stay in registers (as arrays indexed in a loop they went to the stack).
+            let z = _mm512_setzero_si512();
+            let [p0, p1, p2, p3] = pixels;
+            // Whole groups of four pixels as words (the last, partial group goes below).
+            let (w0s, w1s, w2s, w3s) = (
+                p0.as_chunks::<4>().0,
+                p1.as_chunks::<4>().0,
+                p2.as_chunks::<4>().0,
+                p3.as_chunks::<4>().0,
+            );
+            let pairs = w0s
+                .len()
+                .min(w1s.len())
+                .min(w2s.len())
+                .min(w3s.len())
+                .min(groups)
+                / 2;
+            let word = |w: &[[u8; 4]], g: usize| {
+                _mm512_set1_epi32(i32::from_le_bytes(w.get(g).copied().unwrap_or_default()))
+            };
+            let (mut e0, mut e1, mut e2, mut e3) = (z, z, z, z);
+            let (mut o0, mut o1, mut o2, mut o3) = (z, z, z, z);
+            for pair in 0..pairs {
+                let g = 2 * pair;
                 let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
                 let w1 = _mm512_load_si512(block.as_ptr().add(g * 64 + 64).cast());
-                for i in 0..IMAGES {
-                    even[i] = _mm512_dpbusd_epi32(even[i], broadcast4(pixels[i], g), w0);
-                    odd[i] = _mm512_dpbusd_epi32(odd[i], broadcast4(pixels[i], g + 1), w1);
-                }
-                g += 2;
+                e0 = _mm512_dpbusd_epi32(e0, word(w0s, g), w0);
+                e1 = _mm512_dpbusd_epi32(e1, word(w1s, g), w0);
+                e2 = _mm512_dpbusd_epi32(e2, word(w2s, g), w0);
+                e3 = _mm512_dpbusd_epi32(e3, word(w3s, g), w0);
+                o0 = _mm512_dpbusd_epi32(o0, word(w0s, g + 1), w1);
+                o1 = _mm512_dpbusd_epi32(o1, word(w1s, g + 1), w1);
+                o2 = _mm512_dpbusd_epi32(o2, word(w2s, g + 1), w1);
+                o3 = _mm512_dpbusd_epi32(o3, word(w3s, g + 1), w1);
             }
-            if g < groups {
+            for g in 2 * pairs..groups {
                 let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
-                for i in 0..IMAGES {
-                    even[i] = _mm512_dpbusd_epi32(even[i], broadcast4(pixels[i], g), w0);
-                }
+                e0 = _mm512_dpbusd_epi32(e0, broadcast4(p0, g), w0);
+                e1 = _mm512_dpbusd_epi32(e1, broadcast4(p1, g), w0);
+                e2 = _mm512_dpbusd_epi32(e2, broadcast4(p2, g), w0);
+                e3 = _mm512_dpbusd_epi32(e3, broadcast4(p3, g), w0);
             }
-            for (i, code) in codes.iter_mut().enumerate() {
-                let sum = _mm512_add_epi32(even[i], odd[i]);
+            let sums = [
+                _mm512_add_epi32(e0, o0),
+                _mm512_add_epi32(e1, o1),
+                _mm512_add_epi32(e2, o2),
+                _mm512_add_epi32(e3, o3),
+            ];
+            for (code, sum) in codes.iter_mut().zip(sums) {
                 let out = code.get_mut(b * BLOCK..).unwrap_or(&mut []);
                 match records {
                     Some(records) => codes16(records, b * BLOCK, zero_point, sum, out),
@@ -469,24 +499,44 @@ pub(crate) unsafe fn decode_images(
         // SAFETY: the CPU features are the caller's contract. Each load reads the 64 bytes of
         // group `g < groups` of this block or its 16 biases; `finish16` checks its slices.
         unsafe {
+            // Named accumulators (see `encode_images`): the even groups start at the bias.
             let start = _mm512_loadu_si512(bias.as_ptr().cast());
-            let mut even = [start; IMAGES];
-            let mut odd = [_mm512_setzero_si512(); IMAGES];
-            for (g, words) in words.iter().enumerate().take(groups) {
-                let w = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
-                for (i, &word) in words.iter().enumerate() {
-                    let q = _mm512_set1_epi32(word);
-                    if g % 2 == 0 {
-                        even[i] = _mm512_dpbusd_epi32(even[i], q, w);
-                    } else {
-                        odd[i] = _mm512_dpbusd_epi32(odd[i], q, w);
-                    }
-                }
+            let z = _mm512_setzero_si512();
+            let (mut e0, mut e1, mut e2, mut e3) = (start, start, start, start);
+            let (mut o0, mut o1, mut o2, mut o3) = (z, z, z, z);
+            let mut g = 0;
+            while g + 1 < groups {
+                let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
+                let w1 = _mm512_load_si512(block.as_ptr().add(g * 64 + 64).cast());
+                let (q, r) = (&words[g], &words[g + 1]);
+                e0 = _mm512_dpbusd_epi32(e0, _mm512_set1_epi32(q[0]), w0);
+                e1 = _mm512_dpbusd_epi32(e1, _mm512_set1_epi32(q[1]), w0);
+                e2 = _mm512_dpbusd_epi32(e2, _mm512_set1_epi32(q[2]), w0);
+                e3 = _mm512_dpbusd_epi32(e3, _mm512_set1_epi32(q[3]), w0);
+                o0 = _mm512_dpbusd_epi32(o0, _mm512_set1_epi32(r[0]), w1);
+                o1 = _mm512_dpbusd_epi32(o1, _mm512_set1_epi32(r[1]), w1);
+                o2 = _mm512_dpbusd_epi32(o2, _mm512_set1_epi32(r[2]), w1);
+                o3 = _mm512_dpbusd_epi32(o3, _mm512_set1_epi32(r[3]), w1);
+                g += 2;
             }
-            for (i, out) in pixels.iter_mut().enumerate() {
+            if g < groups {
+                let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
+                let q = &words[g];
+                e0 = _mm512_dpbusd_epi32(e0, _mm512_set1_epi32(q[0]), w0);
+                e1 = _mm512_dpbusd_epi32(e1, _mm512_set1_epi32(q[1]), w0);
+                e2 = _mm512_dpbusd_epi32(e2, _mm512_set1_epi32(q[2]), w0);
+                e3 = _mm512_dpbusd_epi32(e3, _mm512_set1_epi32(q[3]), w0);
+            }
+            let sums = [
+                _mm512_add_epi32(e0, o0),
+                _mm512_add_epi32(e1, o1),
+                _mm512_add_epi32(e2, o2),
+                _mm512_add_epi32(e3, o3),
+            ];
+            for (out, sum) in pixels.iter_mut().zip(sums) {
                 let rows = b * BLOCK..(b + 1) * BLOCK;
                 finish16(
-                    _mm512_add_epi32(even[i], odd[i]),
+                    sum,
                     mult,
                     shift,
                     table,
