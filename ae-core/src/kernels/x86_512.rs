@@ -232,23 +232,30 @@ pub(crate) unsafe fn encode_f32_images(
     slope: f32,
     outs: &mut [&mut [f32]],
 ) {
+    // Eight rows per pass: their 25 KB of weights stay in L1 for all the images (sixteen rows,
+    // 50 KB, measured no faster).
+    const ROWS_PER_PASS: usize = 8;
     let len = xs.first().map_or(0, |x| x.len()).max(1);
     let rows = weights.len() / len;
-    let blocks = rows / 8;
-    for (b, block) in weights.chunks_exact(8 * len).take(blocks).enumerate() {
-        let rows: [&[f32]; 8] =
+    let blocks = rows / ROWS_PER_PASS;
+    for (b, block) in weights
+        .chunks_exact(ROWS_PER_PASS * len)
+        .take(blocks)
+        .enumerate()
+    {
+        let rows: [&[f32]; ROWS_PER_PASS] =
             core::array::from_fn(|r| block.get(r * len..(r + 1) * len).unwrap_or(&[]));
         for (x, out) in xs.iter().zip(outs.iter_mut()) {
             // SAFETY: the CPU features are the caller's contract.
             let dots = unsafe { dot_f32_rows(rows, x) };
-            if let Some(o) = out.get_mut(8 * b..8 * b + 8) {
+            if let Some(o) = out.get_mut(ROWS_PER_PASS * b..ROWS_PER_PASS * (b + 1)) {
                 o.copy_from_slice(&dots);
             }
         }
     }
     for (x, out) in xs.iter().zip(outs.iter_mut()) {
-        let rest_weights = weights.get(8 * blocks * len..).unwrap_or(&[]);
-        let rest_out = match out.get_mut(8 * blocks..) {
+        let rest_weights = weights.get(ROWS_PER_PASS * blocks * len..).unwrap_or(&[]);
+        let rest_out = match out.get_mut(ROWS_PER_PASS * blocks..) {
             Some(o) => o,
             None => &mut [],
         };
