@@ -42,6 +42,9 @@ cargo test --workspace
 step "ae-core alone, as a no_std dependency gets it (no std feature, portable kernels), on the host"
 cargo test -p ae-core
 
+step "ae-core alone with std: its own tests run every instruction set this CPU has (AVX2, AVX-512 VNNI) against the portable kernels"
+cargo test -p ae-core --features std
+
 step "ae-core docs (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p ae-core --no-deps
 

@@ -1,0 +1,206 @@
+//! Every instruction set this CPU has (`kernels::Isa`: portable, AVX2, AVX-512 with VNNI) gives
+//! the portable kernels' results bit for bit, for any layer shape, weights, inputs and
+//! requantization shifts (property tests), through the model read in place and, with the `std`
+//! feature, through the prepared models and their batches.
+//!
+//! `cargo test -p ae-core --features std` runs these against the vector kernels (and
+//! `cargo test --workspace` does too, since the workspace turns `std` on); without `std` only the
+//! portable kernels exist and the comparison is with themselves.
+
+#[cfg(feature = "std")]
+use ae_core::format::FloatTensors;
+use ae_core::format::{self, Int8Tensors, ModelRef, QuantLayerTensors};
+use ae_core::int8_kernels;
+use ae_core::kernels::{self, Isa};
+use ae_core::requant::Requant;
+use ae_core::Aligned;
+use proptest::prelude::*;
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// A deterministic stream of pseudo-random words from `seed` (the property's inputs).
+fn stream(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed | 1;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
+/// An int8 model of `input -> latent` with pseudo-random weights and biases, and requantization
+/// shifts drawn around `shift` (so that some fall at or below 32, where the vector kernels need
+/// their general path).
+fn int8_model(input: usize, latent: usize, seed: u64, shift: u8) -> Vec<u8> {
+    let mut next = stream(seed);
+    let mut weights = |n: usize| -> Vec<i8> { (0..n).map(|_| next() as u8 as i8).collect() };
+    let (enc_w, dec_w) = (weights(input * latent), weights(input * latent));
+    let mut next = stream(seed ^ 0x5555);
+    let mut requant = |spread: u64| {
+        let m = (1u64 << 30) + next() % (1 << 30);
+        Requant {
+            multiplier: m as i32,
+            shift: (u64::from(shift) + next() % spread).clamp(1, 62) as u8,
+        }
+    };
+    let enc: Vec<Requant> = (0..2 * latent).map(|_| requant(8)).collect();
+    let dec: Vec<Requant> = (0..input).map(|_| requant(8)).collect();
+    let enc_bias: Vec<i32> = (0..latent as i32).map(|j| 997 * j - 20_000).collect();
+    let dec_bias: Vec<i32> = (0..input as i32).map(|i| 331 * (i % 17) - 3_000).collect();
+    let tensors = Int8Tensors {
+        latent_scale: 0.05,
+        latent_zero_point: (seed % 256) as u8,
+        encoder: QuantLayerTensors {
+            weights: &enc_w,
+            bias: &enc_bias,
+            multipliers: &enc.iter().map(|r| r.multiplier).collect::<Vec<_>>(),
+            shifts: &enc.iter().map(|r| r.shift).collect::<Vec<_>>(),
+        },
+        decoder: QuantLayerTensors {
+            weights: &dec_w,
+            bias: &dec_bias,
+            multipliers: &dec.iter().map(|r| r.multiplier).collect::<Vec<_>>(),
+            shifts: &dec.iter().map(|r| r.shift).collect::<Vec<_>>(),
+        },
+    };
+    let mut file = vec![0u8; 64 + 4 * (2 * input * latent + 4 * input + 4 * latent)];
+    let n = format::write_int8(input as u32, latent as u32, 0.3, &tensors, &mut file).unwrap();
+    file.truncate(n);
+    file
+}
+
+/// The bytes of `file` at a 16-byte aligned address.
+fn aligned(file: &[u8]) -> Box<Aligned<[u8; 1 << 18]>> {
+    let mut buf = Box::new(Aligned([0u8; 1 << 18]));
+    buf.0[..file.len()].copy_from_slice(file);
+    buf
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn float_layers_agree_on_every_instruction_set(
+        input in 1usize..200, latent in 1usize..40, seed in any::<u64>(),
+    ) {
+        let mut next = stream(seed);
+        let mut values = |n: usize, scale: f32| -> Vec<f32> {
+            (0..n).map(|_| ((next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale).collect()
+        };
+        let (ew, eb, dw, db) = (
+            values(input * latent, 0.5),
+            values(latent, 1.0),
+            values(input * latent, 2.0),
+            values(input, 1.0),
+        );
+        let x: Vec<f32> = values(input, 2.0).iter().map(|v| v.abs().min(1.0)).collect();
+        let (mut h0, mut y0) = (vec![0.0f32; latent], vec![0.0f32; input]);
+        kernels::encode_f32_portable(&ew, &eb, &x, 0.3, &mut h0);
+        kernels::decode_f32_portable(&dw, &db, &h0, &mut y0);
+        for isa in Isa::available() {
+            let (mut h, mut y) = (vec![0.0f32; latent], vec![0.0f32; input]);
+            kernels::encode_f32_with(isa, &ew, &eb, &x, 0.3, &mut h);
+            kernels::decode_f32_with(isa, &dw, &db, &h0, &mut y);
+            prop_assert_eq!(bits(&h), bits(&h0), "{} encoder {}/{}", isa.name(), input, latent);
+            prop_assert_eq!(bits(&y), bits(&y0), "{} decoder {}/{}", isa.name(), input, latent);
+        }
+        #[cfg(feature = "std")]
+        {
+            let tensors = FloatTensors {
+                encoder_weights: &ew,
+                encoder_bias: &eb,
+                decoder_weights: &dw,
+                decoder_bias: &db,
+            };
+            let mut file = vec![0u8; 64 + 8 * (2 * input * latent + input + latent)];
+            let n = format::write_float(input as u32, latent as u32, 0.3, &tensors, &mut file)
+                .unwrap();
+            let buf = aligned(&file[..n]);
+            let Ok(ModelRef::Float(f)) = ModelRef::parse(&buf.0[..n]) else {
+                panic!("not a float model")
+            };
+            let images = 9;
+            let xs: Vec<f32> = x.iter().copied().cycle().take(images * input).collect();
+            for isa in Isa::available() {
+                let p = ae_core::prepared::PreparedFloat::with_isa(f, isa);
+                let (mut h, mut y) = (vec![0.0f32; images * latent], vec![0.0f32; images * input]);
+                p.encode_batch(images, &xs, &mut h).unwrap();
+                p.decode_batch(images, &h, &mut y).unwrap();
+                for k in 0..images {
+                    prop_assert_eq!(bits(&h[k * latent..][..latent]), bits(&h0));
+                    prop_assert_eq!(bits(&y[k * input..][..input]), bits(&y0));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn int8_layers_agree_on_every_instruction_set(
+        input in 1usize..200, latent in 1usize..40, seed in any::<u64>(), shift in 20u8..50,
+    ) {
+        let file = int8_model(input, latent, seed, shift);
+        let buf = aligned(&file);
+        let Ok(ModelRef::Int8(m)) = ModelRef::parse(&buf.0[..file.len()]) else {
+            panic!("not an int8 model")
+        };
+        let mut next = stream(seed ^ 0xabcd);
+        let images = 9;
+        let pixels: Vec<u8> = (0..images * input).map(|_| next() as u8).collect();
+        let (mut want_codes, mut want_pixels) = (vec![0u8; images * latent], vec![0u8; images * input]);
+        for k in 0..images {
+            let code = &mut want_codes[k * latent..][..latent];
+            int8_kernels::encode_portable(&m, &pixels[k * input..][..input], code);
+            let out = &mut want_pixels[k * input..][..input];
+            int8_kernels::decode_portable(&m, code, &mut vec![0; latent], out);
+        }
+        for isa in Isa::available() {
+            for k in 0..images {
+                let mut code = vec![0u8; latent];
+                int8_kernels::encode_with(isa, &m, &pixels[k * input..][..input], &mut code);
+                prop_assert_eq!(&code[..], &want_codes[k * latent..][..latent], "{} encoder", isa.name());
+                let mut out = vec![0u8; input];
+                int8_kernels::decode_with(isa, &m, &code, &mut vec![0; latent], &mut out);
+                prop_assert_eq!(&out[..], &want_pixels[k * input..][..input], "{} decoder", isa.name());
+            }
+            #[cfg(feature = "std")]
+            {
+                let p = ae_core::prepared::PreparedInt8::with_isa(m, isa);
+                let (mut codes, mut back) = (vec![0u8; images * latent], vec![0u8; images * input]);
+                p.encode_batch(images, &pixels, &mut codes).unwrap();
+                p.decode_batch(images, &codes, &mut back).unwrap();
+                prop_assert_eq!(&codes, &want_codes, "{} prepared encoder", isa.name());
+                prop_assert_eq!(&back, &want_pixels, "{} prepared decoder", isa.name());
+            }
+        }
+    }
+}
+
+/// Shapes the property tests reach only by chance: the MNIST model's whole blocks (the packed
+/// VNNI and float kernels, the four- and eight-image batches) and rows that are multiples of 16
+/// with small shifts.
+#[test]
+fn whole_block_shapes_agree_on_every_instruction_set() {
+    for (input, latent, shift) in [(784, 64, 40), (784, 64, 28), (256, 16, 33), (48, 32, 30)] {
+        let file = int8_model(input, latent, 7 + input as u64, shift);
+        let buf = aligned(&file);
+        let Ok(ModelRef::Int8(m)) = ModelRef::parse(&buf.0[..file.len()]) else {
+            panic!("not an int8 model")
+        };
+        let pixels: Vec<u8> = (0..9 * input).map(|k| (k * 131 % 251) as u8).collect();
+        for isa in Isa::available() {
+            for img in pixels.chunks_exact(input) {
+                let (mut a, mut b) = (vec![0u8; latent], vec![0u8; latent]);
+                int8_kernels::encode_with(isa, &m, img, &mut a);
+                int8_kernels::encode_portable(&m, img, &mut b);
+                assert_eq!(a, b, "{} {input}/{latent}", isa.name());
+                let (mut pa, mut pb) = (vec![0u8; input], vec![0u8; input]);
+                int8_kernels::decode_with(isa, &m, &a, &mut vec![0; latent], &mut pa);
+                int8_kernels::decode_portable(&m, &a, &mut vec![0; latent], &mut pb);
+                assert_eq!(pa, pb, "{} {input}/{latent}", isa.name());
+            }
+        }
+    }
+}
