@@ -10,9 +10,11 @@
 //! like the portable sums, so the codes go in as the unsigned operand unchanged.
 //!
 //! Each `vpdpbusd` depends on the previous one into the same register (5 cycles), so the loops
-//! keep eight independent accumulators: four blocks at a time in the decoder, four blocks times
-//! even and odd groups in the encoder. Integer sums are exact in any order: every output equals
-//! the portable path's (the tests compare them).
+//! keep eight independent accumulators: for one image, four blocks with even and odd groups
+//! apart; for batches, four images (each block's weights loaded once for all four) with even and
+//! odd groups apart. Requantization runs sixteen channels per vector in 64-bit lanes, for every
+//! shift the format allows. Integer sums are exact in any order: every output equals the portable
+//! path's (`tests/kernels.rs` and `ae-core/tests/dispatch.rs` compare them).
 
 extern crate std;
 
