@@ -6,7 +6,7 @@
 //!
 //! ## Layers of the crate
 //!
-//! * [`format`] — the model file: a postcard-encoded header and borrowed tensors, framed by a
+//! * [`format`](mod@format) — the model file: a postcard-encoded header and borrowed tensors, framed by a
 //!   CRC-32. Parsing is total: every byte string gives a model or an [`Error`], never a panic.
 //!   Weights are *borrowed* from the file bytes, so on a board they stay in flash.
 //! * [`FloatModel`] — the `f32` path on `nalgebra` static-size views, for chips with an FPU and
@@ -18,8 +18,9 @@
 //!   the model file: codes in fewer bytes, losslessly or with a quantization step the caller
 //!   picks (or that rate control picks to fit a byte budget).
 //! * [`kernels`] — the hand-written inner loops both paths share: portable loops shaped for
-//!   auto-vectorization, AVX2 intrinsics on x86-64 and assembly for Cortex-M0 and Cortex-M4/M7
-//!   (int8 and float), all giving the same results.
+//!   auto-vectorization, AVX2 and AVX-512 intrinsics on x86-64 and assembly for Cortex-M0 and
+//!   Cortex-M4/M7 (int8 and float), all giving the same results.
+//! * `prepared` (`std` feature) — models prepared once for the host CPU, with batches.
 //!
 //! Dimensions are const generics (`IN`, `LATENT`); [`Mnist`] and [`MnistInt8`] name the 784/64 model.
 //! The untyped [`format::ModelRef`] serves hosts that learn the dimensions at run time.

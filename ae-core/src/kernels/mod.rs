@@ -5,11 +5,12 @@
 //! once: the compiler turns the lanes into SIMD registers on any target, and every build — portable
 //! or dispatched to wider vectors — adds the same numbers in the same order and gets the same bits.
 //!
-//! On x86-64 with AVX2 (detected at run time with the `std` feature, or enabled at compile
-//! time) the layer functions run the intrinsic kernels of `kernels/x86.rs` instead: the float ones
+//! On x86-64 the layer functions run on the best instruction set the CPU has ([`Isa`], detected
+//! at run time with the `std` feature, or known at compile time): AVX-512 with VNNI
+//! (`x86_512.rs`, `int8/x86_512.rs`), else AVX2 (`x86.rs`, `int8/x86.rs`). The float kernels
 //! follow the same lanes and reduction tree (multiply then add, no FMA, which would round
-//! differently), the integer ones are exact in any order; `tests/kernels.rs` checks both against
-//! the portable code bit for bit. Left to the auto-vectorizer, the portable code ran two to four
+//! differently), the integer ones are exact in any order; `ae-core/tests/dispatch.rs` and
+//! `tests/kernels.rs` check every one against the portable code bit for bit. Left to the auto-vectorizer, the portable code ran two to four
 //! times slower on x86-64. On a microcontroller the assembly modules take over where they apply,
 //! each four output rows per pass and each equal to the portable code: `dsp` (int8 on `SMLAD`,
 //! Cortex-M4/M7/M33), `fpv4` (float on `VMLA.F32` with the sixteen lanes in FPU registers, their
