@@ -186,35 +186,8 @@ pub(crate) fn pack_decoder(weights: &[f32], rows: usize, len: usize) -> std::vec
 #[cfg(feature = "std")]
 #[target_feature(enable = "avx512f,avx2")]
 pub(crate) unsafe fn decode_f32_packed(packed: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
-    let len = h.len();
-    for (block, o) in packed
-        .chunks_exact(BLOCK * len)
-        .zip(out.chunks_exact_mut(BLOCK))
-    {
-        // SAFETY: the CPU features and the layout are the caller's contract; each load reads the
-        // sixteen floats of input `k < len` of this block, at a 64-byte aligned offset, and the
-        // store writes the sixteen floats of `o`.
-        unsafe {
-            let mut acc = [_mm512_setzero_ps(); LANES];
-            for (c, hc) in h.chunks_exact(LANES).enumerate() {
-                for (l, (a, &x)) in acc.iter_mut().zip(hc).enumerate() {
-                    let w = _mm512_load_ps(block.as_ptr().add((c * LANES + l) * BLOCK));
-                    *a = _mm512_add_ps(*a, _mm512_mul_ps(_mm512_set1_ps(x), w));
-                }
-            }
-            let mut width = LANES / 2;
-            while width > 0 {
-                for l in 0..width {
-                    acc[l] = _mm512_add_ps(acc[l], acc[l + width]);
-                }
-                width /= 2;
-            }
-            // The portable kernel adds its (here empty) tail: `+ 0.0`, which matters for `-0.0`.
-            let sums = _mm512_add_ps(acc[0], _mm512_setzero_ps());
-            _mm512_storeu_ps(o.as_mut_ptr(), sums);
-        }
-    }
-    super::sigmoid_epilogue(bias, out);
+    // SAFETY: the caller's contract, for one code.
+    unsafe { decode_f32_packed_images(packed, bias, &[h], &mut [out]) }
 }
 
 /// [`encode_f32`] for several images, eight rows at a time for all of them: each block of
