@@ -7,16 +7,17 @@
 //! plain loop).
 
 use ae_core::entropy::EntropyRef;
-use ae_core::format::Int8Ref;
 use ae_core::prepared::PreparedInt8;
 use rayon::prelude::*;
+/// The worker pool [`pool`] makes (rayon's), named here for the callers.
+pub use rayon::ThreadPool;
 
 /// Images per task: large enough that scheduling costs nothing next to the work (about 0.5 ms
 /// for 256 MNIST images), small enough that two workers share 10,000 images evenly.
 pub const CHUNK_IMAGES: usize = 256;
 
 /// A thread pool of `threads` workers (at least one).
-pub fn pool(threads: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+pub fn pool(threads: usize) -> Result<ThreadPool, rayon::ThreadPoolBuildError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()
@@ -146,11 +147,6 @@ pub fn entropy_decode_all(
     Ok((codes, all))
 }
 
-/// Prepares `model` for this CPU (see the module docs).
-pub fn prepare<'a>(model: &Int8Ref<'a>) -> PreparedInt8<'a> {
-    PreparedInt8::new(*model)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,7 +217,7 @@ mod tests {
             )
             .unwrap();
         }
-        let prepared = prepare(&m);
+        let prepared = PreparedInt8::new(m);
         for threads in [1, 2, 3] {
             let pool = pool(threads).unwrap();
             let (codes, back) = pool.install(|| {

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use ae_core::format::{Int8Ref, ModelRef};
+use ae_core::prepared::PreparedInt8;
 use trainer::batch;
 use trainer::codec::{model_id, push_coded, CodeFile, Coding};
 use trainer::data::{idx, picture, ImageSet};
@@ -40,6 +41,11 @@ struct Inputs {
 }
 
 impl Inputs {
+    /// Images read so far (`set` holds them only for `--stats`).
+    fn count(&self) -> usize {
+        self.sources.iter().map(|s| s.1).sum()
+    }
+
     /// Records the inputs a chunk came from.
     fn add_sources(&mut self, chunk: &Chunk) {
         for (k, (path, count)) in chunk.sources.iter().enumerate() {
@@ -191,11 +197,7 @@ fn code_chunk(
     let latent = model.dims.latent as usize;
     let (rows, cols) = (coded.inputs.set.rows(), coded.inputs.set.cols());
     let images = chunk.pixels.len() / (rows * cols).max(1);
-    let first = coded
-        .inputs
-        .set
-        .count()
-        .max(coded.inputs.sources.iter().map(|s| s.1).sum());
+    let first = coded.inputs.count();
     coded.inputs.add_sources(&chunk);
     let codes = batch::encode_all(prepared, &chunk.pixels, images)
         .map_err(|source| Error::ModelRun { source })?;
@@ -237,15 +239,13 @@ fn code_chunk(
 fn code_inputs(
     a: &CompressArgs,
     model: &Int8Ref<'_>,
+    prepared: &PreparedInt8<'_>,
     rate: Rate,
     shape: (usize, usize),
-    threads: usize,
+    pool: &batch::ThreadPool,
 ) -> Result<Coded> {
     let (rows, cols) = shape;
-    // The reading thread comes on top of the pool: measured on two cores, a pool of one beside
-    // it left a core idle while the reader waited on the channel (1.39x instead of 1.50x).
-    let pool = batch::pool(threads).map_err(Error::Threads)?;
-    let prepared = batch::prepare(model);
+    let threads = pool.current_num_threads();
     let mut coded = Coded {
         coding: Coding::Raw,
         codes: Vec::new(),
@@ -255,7 +255,7 @@ fn code_inputs(
         },
     };
     let code = |chunk: Chunk, coded: &mut Coded| {
-        pool.install(|| code_chunk(model, &prepared, rate, a.stats, chunk, coded))
+        pool.install(|| code_chunk(model, prepared, rate, a.stats, chunk, coded))
     };
     if threads <= 1 {
         read_chunks(&a.inputs, rows, cols, a.resize, |chunk| {
@@ -280,7 +280,7 @@ fn code_inputs(
             Ok(())
         })?;
     }
-    if coded.inputs.sources.iter().map(|s| s.1).sum::<usize>() == 0 {
+    if coded.inputs.count() == 0 {
         return Err(Error::NoImages(ImagesFor::Coding).into());
     }
     Ok(coded)
@@ -318,14 +318,16 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     let rate = rate_of(a, &model)?;
     let (input, latent) = model.dims.as_usize();
     let (rows, cols) = trainer::model::image_shape(&ModelRef::Int8(model));
-    let threads = super::thread_count(a.threads);
+    // The reading thread comes on top of the pool: measured on two cores, a pool of one beside
+    // it left a core idle while the reader waited on the channel (1.39x instead of 1.50x).
+    let pool = batch::pool(super::thread_count(a.threads)).map_err(Error::Threads)?;
+    let prepared = PreparedInt8::new(model);
     let Coded {
         coding,
         codes,
         inputs,
-    } = code_inputs(a, &model, rate, (rows, cols), threads)?;
-    let images: usize = inputs.sources.iter().map(|s| s.1).sum();
-    let count = u32::try_from(images)
+    } = code_inputs(a, &model, &prepared, rate, (rows, cols), &pool)?;
+    let count = u32::try_from(inputs.count())
         .map_err(|_| CliError::Usage("more than 2^32 images in one code file".into()))?;
     let file = CodeFile {
         model_sha256: model_id(bytes.bytes()),
@@ -343,8 +345,7 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     })?;
     fsio::write_atomic(&a.output, &out)?;
     if a.stats {
-        let pool = batch::pool(threads).map_err(Error::Threads)?;
-        pool.install(|| print_stats(&model, &inputs.set, &file, out.len(), a.json))?;
+        pool.install(|| print_stats(&model, &prepared, &inputs.set, &file, out.len(), a.json))?;
     }
     Ok(())
 }
@@ -352,6 +353,7 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
 /// Reads the code file back as `decompress` would and reports sizes and quality.
 fn print_stats(
     model: &Int8Ref<'_>,
+    prepared: &PreparedInt8<'_>,
     set: &ImageSet,
     file: &CodeFile<'_>,
     file_bytes: usize,
@@ -359,7 +361,7 @@ fn print_stats(
 ) -> Result<()> {
     let input = model.dims.input as usize;
     let (codes, steps) = decode_all(model, file)?;
-    let pixels = batch::decode_all(&batch::prepare(model), &codes, set.count())
+    let pixels = batch::decode_all(prepared, &codes, set.count())
         .map_err(|source| Error::ModelRun { source })?;
     let mut se = 0.0f64;
     for (img, back) in set.images().zip(pixels.chunks_exact(input.max(1))) {
@@ -436,7 +438,7 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
             path: a.codes.clone(),
             source: Box::new(e),
         })?;
-        batch::decode_all(&batch::prepare(&model), &codes, file.count as usize)
+        batch::decode_all(&PreparedInt8::new(model), &codes, file.count as usize)
             .map_err(|source| CliError::from(Error::ModelRun { source }))
     })?;
     let set = ImageSet::new(pixels, rows, cols)?;
