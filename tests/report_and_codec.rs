@@ -621,6 +621,48 @@ fn entropy_coding_is_lossless_and_rate_control_keeps_every_cap() {
     assert!(!Path::new(&both).exists());
 }
 
+/// `ae compress` reads on one thread and codes on the others: the code file is the same bytes
+/// for every thread count, over several inputs of several chunks each, and a cap that some image
+/// cannot meet names the same image (the first in input order) whatever the thread count.
+#[test]
+fn compress_gives_the_same_bytes_and_errors_on_every_thread_count() {
+    let f = fixture();
+    let q = f.path("q.tnae");
+    // 700 and 300 images: chunks of 256 with partial ones, the second file continuing the count.
+    let (a, b) = (f.path("a.idx"), f.path("b.idx.gz"));
+    std::fs::write(&a, idx::encode(&common::synthetic(700, 10, 5))).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &idx::encode(&common::synthetic(300, 10, 6))).unwrap();
+    std::fs::write(&b, gz.finish().unwrap()).unwrap();
+    let run = |threads: &str, extra: &[&str]| {
+        let out = f.path(&format!("t{threads}.tnac"));
+        let mut args = vec!["compress", "--model", &q, &a, &b, "-o", &out, "--force"];
+        args.extend_from_slice(&["--threads", threads]);
+        args.extend_from_slice(extra);
+        common::ae_run(&args)
+            .map(|()| std::fs::read(&out).unwrap())
+            .map_err(|e| e.to_string())
+    };
+    for extra in [&[][..], &["--raw"], &["--step", "5"]] {
+        let one = run("1", extra).unwrap();
+        for threads in ["2", "3", "5"] {
+            assert!(
+                run(threads, extra).unwrap() == one,
+                "{threads} threads, {extra:?}"
+            );
+        }
+    }
+    // Find a cap that some images miss: the error must name the same one for every count.
+    let failing = (1..6)
+        .map(|cap| cap.to_string())
+        .find_map(|cap| run("1", &["--max-bytes", &cap]).err().map(|e| (cap, e)));
+    let (cap, want) = failing.expect("some cap below 6 bytes fails");
+    assert!(want.contains("image"), "{want}");
+    for threads in ["2", "3"] {
+        assert_eq!(run(threads, &["--max-bytes", &cap]).unwrap_err(), want);
+    }
+}
+
 /// A model trained on 7x5 IDX images records that shape: `ae compress` takes IDX files of 7x5
 /// images, and refuses a 28x28 picture with an error naming both shapes.
 #[test]

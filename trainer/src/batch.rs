@@ -71,43 +71,30 @@ pub struct CodingFailure {
     pub source: ae_core::Error,
 }
 
-/// Entropy-codes every code (`latent` bytes each) as `rate` says and returns the coded images
-/// in input order. On failure, the first failing image in input order.
-pub fn entropy_code_all(
+/// Entropy-codes every code (`latent` bytes each) as `rate` says, on this thread, and returns
+/// the coded images in order. On failure, the first failing image (its index in `codes`).
+/// `ae compress` runs it on chunks of images on every core (`crate::pipeline`).
+pub fn entropy_code(
     entropy: &EntropyRef<'_>,
     codes: &[u8],
     latent: usize,
     rate: Rate,
 ) -> Result<Vec<Vec<u8>>, CodingFailure> {
     let latent = latent.max(1);
-    let chunks: Vec<Result<Vec<Vec<u8>>, CodingFailure>> = codes
-        .par_chunks(CHUNK_IMAGES * latent)
-        .enumerate()
-        .map(|(chunk, codes)| {
-            let mut centred = vec![0i16; latent];
-            let mut coded = vec![0u8; ae_core::entropy::max_coded_len(latent)];
-            let mut out = Vec::with_capacity(codes.len() / latent);
-            for (k, code) in codes.chunks_exact(latent).enumerate() {
-                let n = match rate {
-                    Rate::MaxBytes(cap) => entropy
-                        .encode_within(code, cap, &mut centred, &mut coded)
-                        .map(|(n, _)| n),
-                    Rate::Step(step) => entropy.encode(code, step, &mut centred, &mut coded),
-                }
-                .map_err(|source| CodingFailure {
-                    index: chunk * CHUNK_IMAGES + k,
-                    source,
-                })?;
-                out.push(coded.get(..n).unwrap_or(&[]).to_vec());
-            }
-            Ok(out)
-        })
-        .collect();
-    let mut all = Vec::with_capacity(codes.len() / latent);
-    for chunk in chunks {
-        all.extend(chunk?);
+    let mut centred = vec![0i16; latent];
+    let mut coded = vec![0u8; ae_core::entropy::max_coded_len(latent)];
+    let mut out = Vec::with_capacity(codes.len() / latent);
+    for (index, code) in codes.chunks_exact(latent).enumerate() {
+        let n = match rate {
+            Rate::MaxBytes(cap) => entropy
+                .encode_within(code, cap, &mut centred, &mut coded)
+                .map(|(n, _)| n),
+            Rate::Step(step) => entropy.encode(code, step, &mut centred, &mut coded),
+        }
+        .map_err(|source| CodingFailure { index, source })?;
+        out.push(coded.get(..n).unwrap_or(&[]).to_vec());
     }
-    Ok(all)
+    Ok(out)
 }
 
 /// Entropy-decodes every coded image into its 8-bit code; returns the codes and each image's

@@ -26,6 +26,7 @@ pub mod limits;
 pub mod model;
 pub mod optim;
 pub mod pca;
+pub mod pipeline;
 pub mod quantize;
 pub mod report;
 pub mod simd;

@@ -156,13 +156,22 @@ impl<R: Read> ImageStream<R> {
     /// The pixels of up to `max` more images (at least one), or `None` once all are read. The
     /// last call also checks that nothing follows the declared images.
     pub fn next_images(&mut self, max: usize) -> Result<Option<Vec<u8>>> {
+        let mut pixels = Vec::new();
+        Ok(self.next_images_into(max, &mut pixels)?.then_some(pixels))
+    }
+
+    /// Like [`Self::next_images`], into `pixels` (cleared first; a buffer used before keeps
+    /// its memory, which a long stream read in chunks on several threads would otherwise fault
+    /// in again and again). `false` once all are read.
+    pub fn next_images_into(&mut self, max: usize, pixels: &mut Vec<u8>) -> Result<bool> {
+        pixels.clear();
         let n = max.max(1).min(self.count - self.done);
         if n == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         let image = self.rows * self.cols;
         let before = (self.done * image) as u64;
-        let pixels = read_body(&mut self.r, n * image).map_err(|e| match e {
+        read_body(&mut self.r, n * image, pixels).map_err(|e| match e {
             Short(k) => self.truncated(before + k as u64),
             Io(source) => Error::Unreadable {
                 path: self.path.clone(),
@@ -173,7 +182,7 @@ impl<R: Read> ImageStream<R> {
         if self.done == self.count {
             self.check_end()?;
         }
-        Ok(Some(pixels))
+        Ok(true)
     }
 
     /// Everything the header declares, as one image set.
@@ -210,9 +219,14 @@ use ReadError::{Io, Short};
 
 /// Reads exactly `total` bytes into a buffer that grows as data arrives (never more than 64 MiB
 /// ahead of it), reporting how much was read when the stream ends early.
-fn read_body(r: &mut impl Read, total: usize) -> std::result::Result<Vec<u8>, ReadError> {
-    let mut pixels = Vec::with_capacity(total.min(1 << 26));
-    match r.take(total as u64).read_to_end(&mut pixels) {
+/// Appends exactly `total` bytes of `r` to `pixels` (which grows only as data arrives).
+fn read_body(
+    r: &mut impl Read,
+    total: usize,
+    pixels: &mut Vec<u8>,
+) -> std::result::Result<(), ReadError> {
+    pixels.reserve(total.min(1 << 26));
+    match r.take(total as u64).read_to_end(pixels) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
         Err(e) => return Err(Io(e)),
@@ -220,7 +234,7 @@ fn read_body(r: &mut impl Read, total: usize) -> std::result::Result<Vec<u8>, Re
     if pixels.len() < total {
         return Err(Short(pixels.len()));
     }
-    Ok(pixels)
+    Ok(())
 }
 
 /// Like `read_exact`, but reports how much was read when the stream ends early.

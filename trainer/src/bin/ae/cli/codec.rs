@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use ae_core::format::{Int8Ref, ModelRef};
 use ae_core::prepared::PreparedInt8;
-use trainer::batch;
 use trainer::codec::{model_id, push_coded, CodeFile, Coding};
 use trainer::data::{idx, picture, ImageSet};
 use trainer::error::ImagesFor;
@@ -15,6 +14,7 @@ use trainer::eval::psnr;
 use trainer::fsio;
 use trainer::model::ModelBytes;
 use trainer::Error;
+use trainer::{batch, pipeline};
 
 use super::{CliError, CompressArgs, DecompressArgs, Result};
 
@@ -46,11 +46,12 @@ impl Inputs {
         self.sources.iter().map(|s| s.1).sum()
     }
 
-    /// Records the inputs a chunk came from.
-    fn add_sources(&mut self, chunk: &Chunk) {
-        for (k, (path, count)) in chunk.sources.iter().enumerate() {
+    /// Records the inputs a chunk came from (`continues`: its first input is the one the
+    /// previous chunk ended in).
+    fn add_sources(&mut self, sources: &[(PathBuf, usize)], continues: bool) {
+        for (k, (path, count)) in sources.iter().enumerate() {
             match self.sources.last_mut() {
-                Some(last) if k == 0 && chunk.continues => last.1 += count,
+                Some(last) if k == 0 && continues => last.1 += count,
                 _ => self.sources.push((path.clone(), *count)),
             }
         }
@@ -81,6 +82,10 @@ struct Chunk {
     continues: bool,
 }
 
+/// Chunks the reader may be ahead of the coders, at least. Few: a reader further ahead codes
+/// a chunk itself, so more would only fault in more buffers (each about 200 KiB).
+const READ_AHEAD: usize = 4;
+
 /// Reads the inputs in chunks of about [`batch::CHUNK_IMAGES`] images and hands each to `take`
 /// (which returns `false` to stop early). An IDX file is unzipped and read a chunk at a time,
 /// so that coding can start on the first images while the rest are still being read.
@@ -89,9 +94,10 @@ fn read_chunks(
     rows: usize,
     cols: usize,
     resize: bool,
+    spares: &pipeline::Spares<Vec<u8>>,
     mut take: impl FnMut(Chunk) -> Result<bool>,
 ) -> Result<()> {
-    let per_chunk = 4 * batch::CHUNK_IMAGES;
+    let per_chunk = batch::CHUNK_IMAGES;
     let mut pending = Chunk {
         pixels: Vec::new(),
         sources: Vec::new(),
@@ -137,7 +143,8 @@ fn read_chunks(
             .into());
         }
         let mut continues = false;
-        while let Some(pixels) = stream.next_images(per_chunk)? {
+        let mut pixels = spares.take();
+        while stream.next_images_into(per_chunk, &mut pixels)? {
             let n = pixels.len() / (rows * cols).max(1);
             let chunk = Chunk {
                 pixels,
@@ -148,6 +155,7 @@ fn read_chunks(
                 return Ok(());
             }
             continues = true;
+            pixels = spares.take();
         }
     }
     flush(&mut pending, &mut take)?;
@@ -176,109 +184,156 @@ fn rate_of(a: &CompressArgs, model: &Int8Ref<'_>) -> Result<Rate> {
     Ok(rate)
 }
 
-/// What `compress` has coded so far: the code file's `coding`, its codes, the images for
-/// `--stats`, and where each image came from (to name it in errors).
+/// What `compress` has coded: the code file's `coding`, its codes, the images for `--stats`,
+/// and where each image came from (to name it in errors).
 struct Coded {
     coding: Coding,
     codes: Vec<u8>,
     inputs: Inputs,
 }
 
-/// Codes the images of one chunk as `rate` says onto `coded`, on the current thread pool
-/// (`trainer::batch`); the bytes do not depend on the thread count or the chunking.
+/// One chunk, coded: where its images came from, the images themselves when `--stats` needs
+/// them, and their codes as the code file stores them.
+struct CodedChunk {
+    sources: Vec<(PathBuf, usize)>,
+    continues: bool,
+    pixels: Option<Vec<u8>>,
+    codes: Vec<u8>,
+}
+
+/// Why coding stopped: the inputs could not be read, or one image could not be coded (named
+/// once the chunks before it are known).
+enum ChunkFailure {
+    Read(CliError),
+    Image {
+        sources: Vec<(PathBuf, usize)>,
+        continues: bool,
+        index: usize,
+        source: ae_core::Error,
+    },
+}
+
+/// Codes the images of one chunk as `rate` says, on this thread; the bytes do not depend on
+/// the chunking.
 fn code_chunk(
     model: &Int8Ref<'_>,
-    prepared: &ae_core::prepared::PreparedInt8<'_>,
+    prepared: &PreparedInt8<'_>,
     rate: Rate,
     keep_images: bool,
     chunk: Chunk,
-    coded: &mut Coded,
-) -> Result<()> {
-    let latent = model.dims.latent as usize;
-    let (rows, cols) = (coded.inputs.set.rows(), coded.inputs.set.cols());
-    let images = chunk.pixels.len() / (rows * cols).max(1);
-    let first = coded.inputs.count();
-    coded.inputs.add_sources(&chunk);
-    let codes = batch::encode_all(prepared, &chunk.pixels, images)
-        .map_err(|source| Error::ModelRun { source })?;
-    if keep_images {
-        coded
-            .inputs
-            .set
-            .append(ImageSet::new(chunk.pixels, rows, cols)?)?;
-    }
+    spares: &pipeline::Spares<Vec<u8>>,
+) -> std::result::Result<CodedChunk, ChunkFailure> {
+    let (input, latent) = model.dims.as_usize();
+    let images = chunk.pixels.len() / input.max(1);
+    let mut codes = vec![0u8; images * latent];
+    prepared
+        .encode_batch(images, &chunk.pixels, &mut codes)
+        .map_err(|source| ChunkFailure::Read(Error::ModelRun { source }.into()))?;
     let rate = match rate {
         Rate::Raw => None,
         Rate::Step(step) => Some(batch::Rate::Step(step)),
         Rate::MaxBytes(cap) => Some(batch::Rate::MaxBytes(cap)),
     };
-    let (Some(entropy), Some(rate)) = (model.entropy, rate) else {
-        coded.codes.extend_from_slice(&codes);
-        return Ok(());
-    };
-    coded.coding = Coding::Entropy;
-    let images = batch::entropy_code_all(&entropy, &codes, latent, rate).map_err(|failure| {
-        let name = coded.inputs.name(first + failure.index);
-        match failure.source {
-            ae_core::Error::DoesNotFit { max_bytes } => CliError::Usage(format!(
-                "{name} does not fit in {max_bytes} bytes even at the coarsest step (255); \
-                 raise --max-bytes"
-            )),
-            source => CliError::Image { name, source },
+    let codes = match (model.entropy, rate) {
+        (Some(entropy), Some(rate)) => {
+            let coded = batch::entropy_code(&entropy, &codes, latent, rate).map_err(|failure| {
+                ChunkFailure::Image {
+                    sources: chunk.sources.clone(),
+                    continues: chunk.continues,
+                    index: failure.index,
+                    source: failure.source,
+                }
+            })?;
+            let mut framed = Vec::with_capacity(coded.iter().map(|c| c.len() + 2).sum());
+            for image in &coded {
+                push_coded(&mut framed, image);
+            }
+            framed
         }
-    })?;
-    for image in &images {
-        push_coded(&mut coded.codes, image);
-    }
-    Ok(())
+        _ => codes,
+    };
+    let pixels = if keep_images {
+        Some(chunk.pixels)
+    } else {
+        spares.give(chunk.pixels);
+        None
+    };
+    Ok(CodedChunk {
+        sources: chunk.sources,
+        continues: chunk.continues,
+        pixels,
+        codes,
+    })
 }
 
-/// Reads and codes every input. With more than one thread the inputs are read (and unzipped) on
-/// a thread of their own while the pool codes the chunks already read; with one, chunk after
-/// chunk on this thread.
+/// Reads and codes every input on `threads` threads: this one reads (and unzips) the inputs
+/// while the others code the chunks it has read (`trainer::pipeline`); the code file is the
+/// same bytes whatever the thread count.
 fn code_inputs(
     a: &CompressArgs,
     model: &Int8Ref<'_>,
     prepared: &PreparedInt8<'_>,
     rate: Rate,
     shape: (usize, usize),
-    pool: &batch::ThreadPool,
+    threads: usize,
 ) -> Result<Coded> {
     let (rows, cols) = shape;
-    let threads = pool.current_num_threads();
+    let spares = pipeline::Spares::default();
+    let done = pipeline::read_and_process(
+        threads,
+        READ_AHEAD.max(2 * threads),
+        |feed| {
+            read_chunks(&a.inputs, rows, cols, a.resize, &spares, |chunk| {
+                Ok(feed(chunk))
+            })
+            .map_err(ChunkFailure::Read)
+        },
+        |chunk| code_chunk(model, prepared, rate, a.stats, chunk, &spares),
+    );
     let mut coded = Coded {
-        coding: Coding::Raw,
+        coding: match rate {
+            Rate::Raw => Coding::Raw,
+            Rate::Step(_) | Rate::MaxBytes(_) => Coding::Entropy,
+        },
         codes: Vec::new(),
         inputs: Inputs {
             set: ImageSet::empty(rows, cols),
             sources: Vec::new(),
         },
     };
-    let code = |chunk: Chunk, coded: &mut Coded| {
-        pool.install(|| code_chunk(model, prepared, rate, a.stats, chunk, coded))
-    };
-    if threads <= 1 {
-        read_chunks(&a.inputs, rows, cols, a.resize, |chunk| {
-            code(chunk, &mut coded)?;
-            Ok(true)
-        })?;
-    } else {
-        std::thread::scope(|scope| -> Result<()> {
-            let (send, receive) = std::sync::mpsc::sync_channel::<Result<Chunk>>(4);
-            scope.spawn(move || {
-                let sent = read_chunks(&a.inputs, rows, cols, a.resize, |chunk| {
-                    Ok(send.send(Ok(chunk)).is_ok())
-                });
-                if let Err(e) = sent {
-                    // The coding side may have stopped already; then nobody needs the error.
-                    let _ = send.send(Err(e));
-                }
+    coded
+        .codes
+        .reserve_exact(done.outputs.iter().map(|c| c.codes.len()).sum());
+    for chunk in done.outputs {
+        coded.inputs.add_sources(&chunk.sources, chunk.continues);
+        coded.codes.extend_from_slice(&chunk.codes);
+        if let Some(pixels) = chunk.pixels {
+            coded
+                .inputs
+                .set
+                .append(ImageSet::new(pixels, rows, cols)?)?;
+        }
+    }
+    match done.failure {
+        None => {}
+        Some(ChunkFailure::Read(e)) => return Err(e),
+        Some(ChunkFailure::Image {
+            sources,
+            continues,
+            index,
+            source,
+        }) => {
+            let first = coded.inputs.count();
+            coded.inputs.add_sources(&sources, continues);
+            let name = coded.inputs.name(first + index);
+            return Err(match source {
+                ae_core::Error::DoesNotFit { max_bytes } => CliError::Usage(format!(
+                    "{name} does not fit in {max_bytes} bytes even at the coarsest step (255); \
+                     raise --max-bytes"
+                )),
+                source => CliError::Image { name, source },
             });
-            for chunk in receive {
-                code(chunk?, &mut coded)?;
-            }
-            Ok(())
-        })?;
+        }
     }
     if coded.inputs.count() == 0 {
         return Err(Error::NoImages(ImagesFor::Coding).into());
@@ -318,15 +373,13 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     let rate = rate_of(a, &model)?;
     let (input, latent) = model.dims.as_usize();
     let (rows, cols) = trainer::model::image_shape(&ModelRef::Int8(model));
-    // The reading thread comes on top of the pool: measured on two cores, a pool of one beside
-    // it left a core idle while the reader waited on the channel (1.39x instead of 1.50x).
-    let pool = batch::pool(super::thread_count(a.threads)).map_err(Error::Threads)?;
+    let threads = super::thread_count(a.threads);
     let prepared = PreparedInt8::new(model);
     let Coded {
         coding,
         codes,
         inputs,
-    } = code_inputs(a, &model, &prepared, rate, (rows, cols), &pool)?;
+    } = code_inputs(a, &model, &prepared, rate, (rows, cols), threads)?;
     let count = u32::try_from(inputs.count())
         .map_err(|_| CliError::Usage("more than 2^32 images in one code file".into()))?;
     let file = CodeFile {
@@ -345,6 +398,7 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     })?;
     fsio::write_atomic(&a.output, &out)?;
     if a.stats {
+        let pool = batch::pool(threads).map_err(Error::Threads)?;
         pool.install(|| print_stats(&model, &prepared, &inputs.set, &file, out.len(), a.json))?;
     }
     Ok(())
