@@ -152,6 +152,12 @@ fn bench(c: &mut Criterion) {
     let xs: Vec<f32> = flat.iter().map(|&p| ae_core::pixels::to_unit(p)).collect();
     let mut hs = vec![0.0f32; images.len() * L];
     let mut ys = vec![0.0f32; images.len() * N];
+    g.bench_function("float encode x1000", |b| {
+        b.iter(|| pf.encode_batch(images.len(), black_box(&xs), &mut hs).unwrap())
+    });
+    g.bench_function("float decode x1000", |b| {
+        b.iter(|| pf.decode_batch(images.len(), black_box(&hs), &mut ys).unwrap())
+    });
     g.bench_function("float encode+decode x1000", |b| {
         b.iter(|| {
             pf.encode_batch(images.len(), black_box(&xs), &mut hs)
