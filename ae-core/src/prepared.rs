@@ -86,6 +86,10 @@ pub struct PreparedFloat<'a> {
     isa: Isa,
     encoder_weights: AlignedCopy<f32>,
     decoder_weights: AlignedCopy<f32>,
+    /// The encoder with each block of eight rows as one stream, for AVX-512
+    /// (`kernels/x86_512.rs`), when its sizes are whole blocks.
+    #[cfg(ae_core_avx512)]
+    packed_encoder: Option<AlignedCopy<f32>>,
     /// The decoder with sixteen rows to a register, for AVX-512 (`kernels/x86_512.rs`), when
     /// its sizes are whole blocks.
     #[cfg(ae_core_avx512)]
@@ -111,11 +115,24 @@ impl<'a> PreparedFloat<'a> {
                 && latent.is_multiple_of(crate::kernels::LANES))
             .then(|| AlignedCopy::new(&pack_decoder(model.decoder_weights, input, latent)))
         };
+        #[cfg(ae_core_avx512)]
+        let packed_encoder = {
+            use crate::kernels::x86_512::{pack_encoder, ENCODER_ROWS};
+            let (input, latent) = model.dims.as_usize();
+            (isa.is_avx512()
+                && input > 0
+                && latent > 0
+                && input.is_multiple_of(crate::kernels::LANES)
+                && latent.is_multiple_of(ENCODER_ROWS))
+            .then(|| AlignedCopy::new(&pack_encoder(model.encoder_weights, latent, input)))
+        };
         PreparedFloat {
             model,
             isa,
             encoder_weights: AlignedCopy::new(model.encoder_weights),
             decoder_weights: AlignedCopy::new(model.decoder_weights),
+            #[cfg(ae_core_avx512)]
+            packed_encoder,
             #[cfg(ae_core_avx512)]
             packed_decoder,
         }
@@ -149,6 +166,30 @@ impl<'a> PreparedFloat<'a> {
         let (input, latent) = self.model.dims.as_usize();
         batch_len(x.len(), input, images)?;
         batch_len(out.len(), latent, images)?;
+        #[cfg(ae_core_avx512)]
+        if let Some(packed) = &self.packed_encoder {
+            let m = &self.model;
+            for (x, out) in x
+                .chunks(IMAGES * input)
+                .zip(out.chunks_mut(IMAGES * latent))
+            {
+                let xs: Vec<&[f32]> = x.chunks_exact(input).collect();
+                let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(latent).collect();
+                // SAFETY: the packing exists only on AVX-512 (which this CPU then has), for
+                // whole blocks of rows and inputs; it is this model's encoder, 64-byte aligned;
+                // `xs` and `outs` pair up with the lengths checked above.
+                unsafe {
+                    crate::kernels::x86_512::encode_f32_packed_images(
+                        packed.get(),
+                        m.encoder_bias,
+                        &xs,
+                        m.leaky_slope,
+                        &mut outs,
+                    )
+                };
+            }
+            return Ok(());
+        }
         #[cfg(ae_core_avx512)]
         if self.isa.is_avx512() && input > 0 && latent > 0 {
             let m = &self.model;
@@ -211,6 +252,21 @@ impl<'a> PreparedFloat<'a> {
 
     fn encode_unchecked(&self, x: &[f32], out: &mut [f32]) {
         let m = &self.model;
+        #[cfg(ae_core_avx512)]
+        if let Some(packed) = &self.packed_encoder {
+            // SAFETY: as in `encode_batch`, for one image; the lengths were checked by the
+            // callers.
+            unsafe {
+                crate::kernels::x86_512::encode_f32_packed_images(
+                    packed.get(),
+                    m.encoder_bias,
+                    &[x],
+                    m.leaky_slope,
+                    &mut [out],
+                )
+            };
+            return;
+        }
         encode_f32_with(
             self.isa,
             self.encoder_weights.get(),

@@ -108,7 +108,7 @@ pub fn check_fits(model: &ModelRef<'_>, set: &ImageSet) -> Result<()> {
 /// A model prepared once for this CPU (`ae_core::prepared`), for whole image sets.
 pub enum Prepared<'a> {
     /// A float model.
-    Float(ae_core::prepared::PreparedFloat<'a>),
+    Float(Box<ae_core::prepared::PreparedFloat<'a>>),
     /// An int8 model.
     Int8(Box<ae_core::prepared::PreparedInt8<'a>>),
 }
@@ -117,7 +117,9 @@ impl<'a> Prepared<'a> {
     /// Prepares `model`.
     pub fn new(model: &ModelRef<'a>) -> Self {
         match model {
-            ModelRef::Float(m) => Prepared::Float(ae_core::prepared::PreparedFloat::new(*m)),
+            ModelRef::Float(m) => {
+                Prepared::Float(Box::new(ae_core::prepared::PreparedFloat::new(*m)))
+            }
             ModelRef::Int8(m) => Prepared::Int8(Box::new(ae_core::prepared::PreparedInt8::new(*m))),
         }
     }
