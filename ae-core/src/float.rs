@@ -12,8 +12,8 @@ impl FloatRef<'_> {
     /// Encodes `x` (length `input`, values in `[0, 1]`) into `out` (length `latent`).
     pub fn encode(&self, x: &[f32], out: &mut [f32]) -> Result<(), Error> {
         let (input, latent) = self.dims.as_usize();
-        check_len(input, x.len())?;
-        check_len(latent, out.len())?;
+        Error::check_len(input, x.len())?;
+        Error::check_len(latent, out.len())?;
         kernels::encode_f32(
             self.encoder_weights,
             self.encoder_bias,
@@ -27,18 +27,10 @@ impl FloatRef<'_> {
     /// Decodes `h` (length `latent`) into `out` (length `input`, values in `(0, 1)`).
     pub fn decode(&self, h: &[f32], out: &mut [f32]) -> Result<(), Error> {
         let (input, latent) = self.dims.as_usize();
-        check_len(latent, h.len())?;
-        check_len(input, out.len())?;
+        Error::check_len(latent, h.len())?;
+        Error::check_len(input, out.len())?;
         kernels::decode_f32(self.decoder_weights, self.decoder_bias, h, out);
         Ok(())
-    }
-}
-
-fn check_len(expected: usize, found: usize) -> Result<(), Error> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(Error::BufferSize { expected, found })
     }
 }
 

@@ -43,17 +43,41 @@ pub struct QuantLayerRef<'a> {
     pub shifts: &'a [u8],
 }
 
-impl QuantLayerRef<'_> {
+impl<'a> QuantLayerRef<'a> {
     /// Bias of output channel `channel`, if it exists.
+    #[inline(always)]
     pub fn bias(&self, channel: usize) -> Option<i32> {
         self.bias.get(channel).map(|b| i32::from_le_bytes(*b))
     }
 
-    /// Requantization `index` (channel * branches + branch), if it exists.
+    /// Requantization `index` (`channel * branches + branch`), if it exists.
+    #[inline(always)]
     pub fn requant(&self, index: usize) -> Option<Requant> {
         let multiplier = i32::from_le_bytes(*self.multipliers.get(index)?);
         let shift = *self.shifts.get(index)?;
         Some(Requant { multiplier, shift })
+    }
+
+    /// The raw bias, multiplier and shift of the `R` channels from `first` (one branch per
+    /// channel: the decoder), when they all exist.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn block<const R: usize>(
+        &self,
+        first: usize,
+    ) -> Option<(&'a [[u8; 4]; R], &'a [[u8; 4]; R], &'a [u8; R])> {
+        let end = first + R;
+        let records = (
+            self.bias.get(first..end).and_then(|b| b.try_into().ok()),
+            self.multipliers
+                .get(first..end)
+                .and_then(|m| m.try_into().ok()),
+            self.shifts.get(first..end).and_then(|s| s.try_into().ok()),
+        );
+        match records {
+            (Some(bias), Some(multipliers), Some(shifts)) => Some((bias, multipliers, shifts)),
+            _ => None,
+        }
     }
 }
 

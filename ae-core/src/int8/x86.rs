@@ -335,21 +335,7 @@ pub(super) unsafe fn decoder_block(
     dots: __m256i,
     out: &mut [u8; 8],
 ) {
-    let records = (
-        layer
-            .bias
-            .get(first..first + 8)
-            .and_then(|b| <&[[u8; 4]; 8]>::try_from(b).ok()),
-        layer
-            .multipliers
-            .get(first..first + 8)
-            .and_then(|m| <&[[u8; 4]; 8]>::try_from(m).ok()),
-        layer
-            .shifts
-            .get(first..first + 8)
-            .and_then(|s| <&[u8; 8]>::try_from(s).ok()),
-    );
-    if let (Some(bias), Some(mult), Some(shift)) = records {
+    if let Some((bias, mult, shift)) = layer.block::<8>(first) {
         if shift.iter().all(|s| HIGH_WORD_SHIFTS.contains(s)) {
             // SAFETY: this function's caller guarantees AVX2; the shifts were just checked.
             unsafe { finish_block(bias, mult, shift, dots, out) };
