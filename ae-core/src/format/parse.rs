@@ -1,6 +1,6 @@
 //! Reading a model file into validated, borrowed views.
 
-use super::validate::{self, LayerNames};
+use super::validate::{self, Layer};
 use super::wire::{self, Header, Params};
 use super::{
     crc32, Dims, ModelKind, Shape, CRC_LEN, ENTROPY_ALIGN, FORMAT_V1, FORMAT_VERSION, MAGIC,
@@ -308,9 +308,9 @@ fn parse_int8<'a>(
 ) -> Result<Int8Ref<'a>, Error> {
     let (dims, per_layer) = (c.dims, c.per_layer);
     let (input, latent) = dims.as_usize();
-    validate::scale("latent scale", p.latent_scale)?;
-    let encoder = parse_layer(p.encoder, "encoder", per_layer, latent, 2)?;
-    let decoder = parse_layer(p.decoder, "decoder", per_layer, input, 1)?;
+    validate::latent_scale(p.latent_scale)?;
+    let encoder = parse_layer(p.encoder, Layer::Encoder, per_layer, latent)?;
+    let decoder = parse_layer(p.decoder, Layer::Decoder, per_layer, input)?;
     // The encoder sees pixels up to 255, the decoder centred codes down to -255 (|c - z| <= 255,
     // bounded by 256 to leave room).
     validate::accumulators(&encoder, input, 255)?;
@@ -329,12 +329,11 @@ fn parse_int8<'a>(
 
 fn parse_layer<'a>(
     layer: wire::QuantLayer<&'a [u8]>,
-    name: &'static str,
+    which: Layer,
     weights: usize,
     outputs: usize,
-    branches: usize,
 ) -> Result<QuantLayerRef<'a>, Error> {
-    let names = LayerNames::of(name);
+    let (names, branches) = (which.names(), which.branches());
     let four = |tensor: &'static str, bytes: &'a [u8], count: usize| {
         let (chunks, rest) = bytes.as_chunks::<4>();
         validate::len(tensor, count * 4, bytes.len())?;
