@@ -441,12 +441,13 @@ fn small_model((rows, cols): (u32, u32), latent: usize) -> (Vec<u8>, Vec<u8>, Ve
             shifts: &vec![dec.shift; input],
         },
     };
-    let mut file = vec![0u8; 4096];
     let shape = Shape { rows, cols };
+    let len = ae_core::format::int8_file_len(shape, latent as u32, false).unwrap();
+    let mut file = vec![0u8; len];
     let n =
         ae_core::format::write_int8_shaped(shape, latent as u32, 0.3, &tensors, None, &mut file)
             .unwrap();
-    file.truncate(n);
+    assert_eq!(n, len);
     let mut images = vec![255u8; input];
     images.extend(vec![0u8; input]);
     images.extend((0..input).map(|k| if k % 2 == 0 { 255 } else { 0 }));
@@ -507,10 +508,12 @@ fn small_float_model() -> (Vec<u8>, Vec<u8>) {
         decoder_weights: &dw,
         decoder_bias: &db,
     };
-    let mut file = vec![0u8; 4096];
+    let shape = ae_core::format::Shape::implied_by(input as u32);
+    let len = ae_core::format::float_file_len(shape, latent as u32).unwrap();
+    let mut file = vec![0u8; len];
     let n = ae_core::format::write_float(input as u32, latent as u32, 0.3, &tensors, &mut file)
         .unwrap();
-    file.truncate(n);
+    assert_eq!(n, len);
     let words = aligned(&file);
     let model = match ae_core::format::ModelRef::parse(as_bytes(&words, file.len())).unwrap() {
         ae_core::format::ModelRef::Float(m) => m,

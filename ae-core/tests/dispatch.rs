@@ -66,9 +66,10 @@ fn int8_model(input: usize, latent: usize, seed: u64, shift: u8) -> Vec<u8> {
             shifts: &dec.iter().map(|r| r.shift).collect::<Vec<_>>(),
         },
     };
-    let mut file = vec![0u8; 64 + 4 * (2 * input * latent + 4 * input + 4 * latent)];
+    let shape = format::Shape::implied_by(input as u32);
+    let mut file = vec![0u8; format::int8_file_len(shape, latent as u32, false).unwrap()];
     let n = format::write_int8(input as u32, latent as u32, 0.3, &tensors, &mut file).unwrap();
-    file.truncate(n);
+    assert_eq!(n, file.len());
     file
 }
 
@@ -115,7 +116,8 @@ proptest! {
                 decoder_weights: &dw,
                 decoder_bias: &db,
             };
-            let mut file = vec![0u8; 64 + 8 * (2 * input * latent + input + latent)];
+            let shape = format::Shape::implied_by(input as u32);
+            let mut file = vec![0u8; format::float_file_len(shape, latent as u32).unwrap()];
             let n = format::write_float(input as u32, latent as u32, 0.3, &tensors, &mut file)
                 .unwrap();
             let buf = aligned(&file[..n]);

@@ -188,10 +188,12 @@ mod tests {
                 shifts: &vec![dec.shift; input],
             },
         };
-        let mut file = vec![0u8; 1 << 16];
+        let shape = ae_core::format::Shape::implied_by(input as u32);
+        let len = ae_core::format::int8_file_len(shape, latent as u32, false).unwrap();
+        let mut file = vec![0u8; len];
         let n = ae_core::format::write_int8(input as u32, latent as u32, 0.3, &tensors, &mut file)
             .unwrap();
-        file.truncate(n);
+        assert_eq!(n, len);
         file
     }
 

@@ -193,12 +193,13 @@ fn write(
     tensors: &Int8Tensors<'_>,
     entropy: Option<&format::EntropyTensors<'_>>,
 ) -> Result<Vec<u8>> {
-    let (input, latent) = model.dims.as_usize();
-    let tables = latent * (4 + 2 * ae_core::entropy::SYMBOLS) + latent * latent;
-    let mut out = vec![0u8; 2 * input * latent + 20 * (input + latent) + tables + 256];
+    let (shape, latent) = (model.shape, model.dims.latent);
+    // A parsed model's sizes always have a length; the writer would say what is wrong otherwise.
+    let len = format::int8_file_len(shape, latent, entropy.is_some()).unwrap_or(0);
+    let mut out = vec![0u8; len];
     let n = format::write_int8_shaped(
-        model.shape,
-        latent as u32,
+        shape,
+        latent,
         model.leaky_slope,
         tensors,
         entropy,

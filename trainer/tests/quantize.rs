@@ -36,7 +36,8 @@ fn float_model() -> ModelBytes {
         decoder_weights: &dw,
         decoder_bias: &db,
     };
-    let mut buf = vec![0u8; 4096];
+    let shape = ae_core::format::Shape::implied_by(INPUT as u32);
+    let mut buf = vec![0u8; ae_core::format::float_file_len(shape, LATENT as u32).unwrap()];
     let n = ae_core::format::write_float(INPUT as u32, LATENT as u32, SLOPE, &t, &mut buf).unwrap();
     ModelBytes::new(&buf[..n])
 }

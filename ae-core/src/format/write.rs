@@ -122,6 +122,10 @@ pub fn write_float_shaped(
     // the padding itself.
     let unpadded = serialized_len(&file(0))?;
     let pad = (TENSOR_ALIGN - (unpadded - tensor_bytes) % TENSOR_ALIGN) % TENSOR_ALIGN;
+    debug_assert_eq!(
+        Some(unpadded + pad + CRC_LEN),
+        super::float_file_len(shape, latent)
+    );
     finish(&file(pad), unpadded + pad, out)
 }
 
@@ -221,6 +225,10 @@ pub fn write_int8_shaped(
     };
     let file = file(pad);
     let len = serialized_len(&file)?;
+    debug_assert_eq!(
+        Some(len + CRC_LEN),
+        super::int8_file_len(shape, latent, entropy.is_some())
+    );
     finish(&file, len, out)
 }
 

@@ -99,18 +99,15 @@ impl Params {
             decoder_weights,
             decoder_bias,
         };
-        let mut out = vec![0u8; self.count() * 4 + 64];
-        let n = ae_core::format::write_float_shaped(
-            shape,
-            self.latent() as u32,
-            self.slope,
-            &t,
-            &mut out,
-        )
-        .map_err(|source| Error::ModelEncode {
-            kind: ae_core::format::ModelKind::Float,
-            source,
-        })?;
+        let latent = self.latent() as u32;
+        // Sizes the writer refuses have no length; it then says why (the buffer is not reached).
+        let len = ae_core::format::float_file_len(shape, latent).unwrap_or(0);
+        let mut out = vec![0u8; len];
+        let n = ae_core::format::write_float_shaped(shape, latent, self.slope, &t, &mut out)
+            .map_err(|source| Error::ModelEncode {
+                kind: ae_core::format::ModelKind::Float,
+                source,
+            })?;
         out.truncate(n);
         Ok(out)
     }
