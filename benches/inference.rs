@@ -34,18 +34,20 @@ fn models() -> (ModelBytes, ModelBytes, Vec<[u8; N]>) {
 #[allow(clippy::needless_range_loop)]
 fn naive_float(m: &Mnist<'_>, x: &[f32; N], out: &mut [f32; N]) {
     let r = m.untyped();
+    let (ew, eb) = (r.encoder_weights(), r.encoder_bias());
+    let (dw, db) = (r.decoder_weights(), r.decoder_bias());
     let mut h = [0.0f32; L];
     for j in 0..L {
-        let mut z = r.encoder_bias[j];
+        let mut z = eb[j];
         for i in 0..N {
-            z += r.encoder_weights[j * N + i] * x[i];
+            z += ew[j * N + i] * x[i];
         }
         h[j] = if z >= 0.0 { z } else { 0.3 * z };
     }
     for i in 0..N {
-        let mut z = r.decoder_bias[i];
+        let mut z = db[i];
         for j in 0..L {
-            z += r.decoder_weights[i * L + j] * h[j];
+            z += dw[i * L + j] * h[j];
         }
         out[i] = 1.0 / (1.0 + (-z).exp());
     }

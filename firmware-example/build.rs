@@ -158,12 +158,12 @@ fn embedded_model(manifest: &Path) -> Embedded {
         ),
         Err(e) => panic!("{}: {e}", path.display()),
     };
-    let (input, latent) = model.dims.as_usize();
+    let (input, latent) = model.dims().as_usize();
     Embedded {
         input,
         latent,
-        rows: model.shape.rows as usize,
-        cols: model.shape.cols as usize,
+        rows: model.shape().rows as usize,
+        cols: model.shape().cols as usize,
         bytes,
         is_default,
     }
@@ -373,7 +373,7 @@ fn expected_coded(model: &Embedded, images: &[u8]) -> Vec<u8> {
     let words = aligned(&model.bytes);
     let m = parsed(model, &words);
     let mut out = vec![MAX_BYTES];
-    let Some(entropy) = m.entropy else {
+    let Some(entropy) = m.entropy() else {
         return out;
     };
     let slot = ae_core::entropy::max_coded_len(model.latent);

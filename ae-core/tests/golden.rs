@@ -65,8 +65,8 @@ fn int8_model_with_entropy_tables_bytes_are_stable() {
     let ModelRef::Int8(m) = ModelRef::parse(&b.0[..n]).unwrap() else {
         panic!("not int8")
     };
-    assert_eq!(m.shape, Shape { rows: 2, cols: 3 });
-    assert!(m.entropy.is_some());
+    assert_eq!(m.shape(), Shape { rows: 2, cols: 3 });
+    assert!(m.entropy().is_some());
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn version_1_files_load_with_the_same_outputs() {
     let ModelRef::Float(new) = ModelRef::parse(&b.0[..n]).unwrap() else {
         panic!("not float")
     };
-    assert_eq!(old.shape, Shape { rows: 1, cols: 2 });
+    assert_eq!(old.shape(), Shape { rows: 1, cols: 2 });
     for x in [[0.0f32, 0.0], [1.0, 1.0], [0.2, -3.0]] {
         let (mut h0, mut h1) = ([0.0f32], [0.0f32]);
         old.encode(&x, &mut h0).unwrap();
@@ -107,7 +107,7 @@ fn version_1_files_load_with_the_same_outputs() {
     let ModelRef::Int8(new) = ModelRef::parse(&b.0[..n]).unwrap() else {
         panic!("not int8")
     };
-    assert!(old.entropy.is_none());
+    assert!(old.entropy().is_none());
     for px in [[0u8, 0], [255, 0], [0, 255], [17, 200]] {
         let (mut c0, mut c1) = ([0u8], [0u8]);
         old.encode(&px, &mut c0).unwrap();

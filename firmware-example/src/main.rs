@@ -142,7 +142,7 @@ fn run_silent() -> bool {
         model.encode(image, &mut code);
         model.decode(&code, &mut pixels);
         ok &= code[..] == expected[..LATENT] && pixels[..] == expected[LATENT..];
-        if let Some(entropy) = model.untyped().entropy {
+        if let Some(entropy) = model.untyped().entropy() {
             let mut centred = [0i16; LATENT];
             let mut coded = [0u8; CODED_MAX];
             let mut recon = [0u8; LATENT];
@@ -228,7 +228,7 @@ fn run() -> bool {
         "int8 encode+decode stack: {stack} bytes (a frame of its own and everything below; at least the 64-byte unpainted margin), plus the caller's {} bytes of image and code",
         PIXELS + LATENT
     ));
-    if let Some(entropy) = model.untyped().entropy {
+    if let Some(entropy) = model.untyped().entropy() {
         let mut centred = [0i16; LATENT];
         let mut coded = [0u8; CODED_MAX];
         let mut back = [0u8; LATENT];
@@ -262,7 +262,7 @@ fn run_entropy(counter: &mut counter::Counter, model: &Model<'_>) -> bool {
     let Some((&cap, expected)) = EXPECTED_CODED.split_first() else {
         return false;
     };
-    let Some(entropy) = model.untyped().entropy else {
+    let Some(entropy) = model.untyped().entropy() else {
         // Only a model exported without one (an older tinyae): nothing to code, nothing expected.
         report::line(format_args!(
             "the int8 model has no entropy model: coding skipped"

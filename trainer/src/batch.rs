@@ -29,7 +29,7 @@ pub fn encode_all(
     pixels: &[u8],
     images: usize,
 ) -> Result<Vec<u8>, ae_core::Error> {
-    let (input, latent) = model.model().dims.as_usize();
+    let (input, latent) = model.model().dims().as_usize();
     let mut codes = vec![0u8; images.saturating_mul(latent)];
     pixels
         .par_chunks(CHUNK_IMAGES * input.max(1))
@@ -44,7 +44,7 @@ pub fn decode_all(
     codes: &[u8],
     images: usize,
 ) -> Result<Vec<u8>, ae_core::Error> {
-    let (input, latent) = model.model().dims.as_usize();
+    let (input, latent) = model.model().dims().as_usize();
     let mut pixels = vec![0u8; images.saturating_mul(input)];
     codes
         .par_chunks(CHUNK_IMAGES * latent.max(1))

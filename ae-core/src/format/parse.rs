@@ -10,41 +10,94 @@ use crate::entropy::EntropyRef;
 use crate::int8::requant::Requant;
 use crate::Error;
 
-/// A validated float model with run-time dimensions; every slice has the length its dimensions
+/// A validated float model with run-time dimensions: every slice has the length its dimensions
 /// need and every value is finite.
+///
+/// Only [`ModelRef::parse`] makes one (its fields are private), so these promises always hold;
+/// the accessors borrow the tensors from the model bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct FloatRef<'a> {
-    /// Model dimensions.
-    pub dims: Dims,
-    /// The image shape (`rows * cols == dims.input`).
-    pub shape: Shape,
-    /// LeakyReLU slope for negative inputs.
-    pub leaky_slope: f32,
-    /// `[latent][input]`, row `j` holds the weights into latent unit `j`.
-    pub encoder_weights: &'a [f32],
-    /// `[latent]`.
-    pub encoder_bias: &'a [f32],
-    /// `[input][latent]`, row `i` holds the weights into output pixel `i`.
-    pub decoder_weights: &'a [f32],
-    /// `[input]`.
-    pub decoder_bias: &'a [f32],
+    pub(crate) dims: Dims,
+    pub(crate) shape: Shape,
+    pub(crate) leaky_slope: f32,
+    pub(crate) encoder_weights: &'a [f32],
+    pub(crate) encoder_bias: &'a [f32],
+    pub(crate) decoder_weights: &'a [f32],
+    pub(crate) decoder_bias: &'a [f32],
 }
 
-/// One validated quantized layer (see `FORMAT.md` for the arithmetic).
+impl<'a> FloatRef<'a> {
+    /// Model dimensions.
+    pub fn dims(&self) -> Dims {
+        self.dims
+    }
+
+    /// The image shape (`rows * cols == dims().input`).
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// LeakyReLU slope for negative inputs, in `[0, 1]`.
+    pub fn leaky_slope(&self) -> f32 {
+        self.leaky_slope
+    }
+
+    /// `[latent][input]`: row `j` holds the weights into latent unit `j`.
+    pub fn encoder_weights(&self) -> &'a [f32] {
+        self.encoder_weights
+    }
+
+    /// `[latent]`.
+    pub fn encoder_bias(&self) -> &'a [f32] {
+        self.encoder_bias
+    }
+
+    /// `[input][latent]`: row `i` holds the weights into output pixel `i`.
+    pub fn decoder_weights(&self) -> &'a [f32] {
+        self.decoder_weights
+    }
+
+    /// `[input]`.
+    pub fn decoder_bias(&self) -> &'a [f32] {
+        self.decoder_bias
+    }
+}
+
+/// One validated quantized layer (see `FORMAT.md` for the arithmetic): `outputs` channels of
+/// `inputs` int8 weights each, with one bias and `branches` requantizations per channel.
+///
+/// Only the parser makes one (its fields are private): every tensor has its length and every
+/// requantization is valid.
 #[derive(Debug, Clone, Copy)]
 pub struct QuantLayerRef<'a> {
     /// `[out][in]` int8 weights.
-    pub weights: &'a [i8],
+    pub(crate) weights: &'a [i8],
     /// Per output channel, i32 little-endian, in accumulator units.
-    pub bias: &'a [[u8; 4]],
+    pub(crate) bias: &'a [[u8; 4]],
     /// Per output channel and branch, i32 little-endian, validated.
-    pub multipliers: &'a [[u8; 4]],
+    pub(crate) multipliers: &'a [[u8; 4]],
     /// Per output channel and branch, right shifts, validated.
-    pub shifts: &'a [u8],
+    pub(crate) shifts: &'a [u8],
 }
 
 impl<'a> QuantLayerRef<'a> {
-    /// Bias of output channel `channel`, if it exists.
+    /// The `[out][in]` int8 weights: row `o` feeds output channel `o`.
+    pub fn weights(&self) -> &'a [i8] {
+        self.weights
+    }
+
+    /// Output channels.
+    pub fn outputs(&self) -> usize {
+        self.bias.len()
+    }
+
+    /// Requantizations per output channel: 2 for the encoder (`z >= 0`, `z < 0`), 1 for the
+    /// decoder.
+    pub fn branches(&self) -> usize {
+        self.shifts.len().checked_div(self.bias.len()).unwrap_or(0)
+    }
+
+    /// Bias of output channel `channel` (in accumulator units), if it exists.
     #[inline(always)]
     pub fn bias(&self, channel: usize) -> Option<i32> {
         self.bias.get(channel).map(|b| i32::from_le_bytes(*b))
@@ -82,24 +135,63 @@ impl<'a> QuantLayerRef<'a> {
 }
 
 /// A validated int8 model with run-time dimensions.
+///
+/// Only [`ModelRef::parse`] makes one (its fields are private): the layers have the lengths the
+/// dimensions need, every requantization is valid and no accumulator can leave `i32`.
 #[derive(Debug, Clone, Copy)]
 pub struct Int8Ref<'a> {
+    pub(crate) dims: Dims,
+    pub(crate) shape: Shape,
+    pub(crate) leaky_slope: f32,
+    pub(crate) latent_scale: f32,
+    pub(crate) latent_zero_point: u8,
+    pub(crate) encoder: QuantLayerRef<'a>,
+    pub(crate) decoder: QuantLayerRef<'a>,
+    pub(crate) entropy: Option<EntropyRef<'a>>,
+}
+
+impl<'a> Int8Ref<'a> {
     /// Model dimensions.
-    pub dims: Dims,
-    /// The image shape (`rows * cols == dims.input`).
-    pub shape: Shape,
+    pub fn dims(&self) -> Dims {
+        self.dims
+    }
+
+    /// The image shape (`rows * cols == dims().input`).
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
     /// LeakyReLU slope the float model had (folded into the encoder's negative multipliers).
-    pub leaky_slope: f32,
+    pub fn leaky_slope(&self) -> f32 {
+        self.leaky_slope
+    }
+
     /// Scale of the 8-bit latent code: `h = latent_scale * (code - latent_zero_point)`.
-    pub latent_scale: f32,
+    pub fn latent_scale(&self) -> f32 {
+        self.latent_scale
+    }
+
     /// Code value that stands for `h = 0`.
-    pub latent_zero_point: u8,
-    /// Encoder, two requantizations per channel (`z >= 0`, `z < 0`).
-    pub encoder: QuantLayerRef<'a>,
-    /// Decoder, one requantization per channel (to the sigmoid table's index).
-    pub decoder: QuantLayerRef<'a>,
+    pub fn latent_zero_point(&self) -> u8 {
+        self.latent_zero_point
+    }
+
+    /// Encoder: `latent` channels of `input` weights, two requantizations per channel (`z >= 0`,
+    /// `z < 0`).
+    pub fn encoder(&self) -> &QuantLayerRef<'a> {
+        &self.encoder
+    }
+
+    /// Decoder: `input` channels of `latent` weights, one requantization per channel (to the
+    /// sigmoid table's index).
+    pub fn decoder(&self) -> &QuantLayerRef<'a> {
+        &self.decoder
+    }
+
     /// The entropy model for the codes, when the file has one (version 2 files only).
-    pub entropy: Option<EntropyRef<'a>>,
+    pub fn entropy(&self) -> Option<EntropyRef<'a>> {
+        self.entropy
+    }
 }
 
 /// Any validated model.

@@ -114,13 +114,13 @@ impl Params {
 
     /// Parameters copied out of a parsed float model.
     pub fn from_model(m: &ae_core::format::FloatRef<'_>) -> Self {
-        let (input, latent) = m.dims.as_usize();
+        let (input, latent) = m.dims().as_usize();
         Params {
-            w1: DMatrix::from_column_slice(input, latent, m.encoder_weights),
-            b1: DVector::from_column_slice(m.encoder_bias),
-            w2: DMatrix::from_column_slice(latent, input, m.decoder_weights),
-            b2: DVector::from_column_slice(m.decoder_bias),
-            slope: m.leaky_slope,
+            w1: DMatrix::from_column_slice(input, latent, m.encoder_weights()),
+            b1: DVector::from_column_slice(m.encoder_bias()),
+            w2: DMatrix::from_column_slice(latent, input, m.decoder_weights()),
+            b2: DVector::from_column_slice(m.decoder_bias()),
+            slope: m.leaky_slope(),
         }
     }
 }

@@ -167,10 +167,10 @@ fn rate_of(a: &CompressArgs, model: &Int8Ref<'_>) -> Result<Rate> {
         (true, _, _) => Rate::Raw,
         (_, _, Some(n)) => Rate::MaxBytes(n as usize),
         (_, Some(s), None) => Rate::Step(s),
-        (false, None, None) if model.entropy.is_some() => Rate::Step(1),
+        (false, None, None) if model.entropy().is_some() => Rate::Step(1),
         (false, None, None) => Rate::Raw,
     };
-    if !matches!(rate, Rate::Raw) && model.entropy.is_none() {
+    if !matches!(rate, Rate::Raw) && model.entropy().is_none() {
         return Err(Error::NoEntropyModel(a.model.clone()).into());
     }
     Ok(rate)
@@ -194,7 +194,7 @@ fn code_chunk(
     chunk: Chunk,
     coded: &mut Coded,
 ) -> Result<()> {
-    let latent = model.dims.latent as usize;
+    let latent = model.dims().latent as usize;
     let (rows, cols) = (coded.inputs.set.rows(), coded.inputs.set.cols());
     let images = chunk.pixels.len() / (rows * cols).max(1);
     let first = coded.inputs.count();
@@ -212,7 +212,7 @@ fn code_chunk(
         Rate::Step(step) => Some(batch::Rate::Step(step)),
         Rate::MaxBytes(cap) => Some(batch::Rate::MaxBytes(cap)),
     };
-    let (Some(entropy), Some(rate)) = (model.entropy, rate) else {
+    let (Some(entropy), Some(rate)) = (model.entropy(), rate) else {
         coded.codes.extend_from_slice(&codes);
         return Ok(());
     };
@@ -289,7 +289,7 @@ fn code_inputs(
 /// Turns every image of a parsed code file back into 8-bit codes (bin centres for coarse steps);
 /// returns the codes and the step of each image (1 for raw codes).
 fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
-    let latent = model.dims.latent as usize;
+    let latent = model.dims().latent as usize;
     let count = file.count as usize;
     trainer::limits::image_bytes(count, latent)?;
     match file.coding {
@@ -301,7 +301,7 @@ fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<
             Ok((codes, vec![1; count]))
         }
         Coding::Entropy => {
-            let entropy = model.entropy.ok_or(CliError::CodesNeedEntropy)?;
+            let entropy = model.entropy().ok_or(CliError::CodesNeedEntropy)?;
             let coded: Vec<&[u8]> = file.images().collect();
             batch::entropy_decode_all(&entropy, &coded, latent).map_err(|failure| CliError::Image {
                 name: format!("image {}", failure.index),
@@ -316,7 +316,7 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     let bytes = ModelBytes::load(&a.model)?;
     let model = int8_model(&bytes, &a.model)?;
     let rate = rate_of(a, &model)?;
-    let (input, latent) = model.dims.as_usize();
+    let (input, latent) = model.dims().as_usize();
     let (rows, cols) = trainer::model::image_shape(&ModelRef::Int8(model));
     // The reading thread comes on top of the pool: measured on two cores, a pool of one beside
     // it left a core idle while the reader waited on the channel (1.39x instead of 1.50x).
@@ -359,7 +359,7 @@ fn print_stats(
     file_bytes: usize,
     json: bool,
 ) -> Result<()> {
-    let input = model.dims.input as usize;
+    let input = model.dims().input as usize;
     let (codes, steps) = decode_all(model, file)?;
     let pixels = batch::decode_all(prepared, &codes, set.count())
         .map_err(|source| Error::ModelRun { source })?;
@@ -421,7 +421,7 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
     };
     let file = CodeFile::parse(&raw).map_err(bad)?;
     file.check_model(&model_id(bytes.bytes())).map_err(bad)?;
-    let (input, latent) = model.dims.as_usize();
+    let (input, latent) = model.dims().as_usize();
     if (file.input as usize, file.latent as usize) != (input, latent) {
         return Err(CliError::CodesDims {
             codes_input: file.input,
