@@ -353,12 +353,12 @@ fn expected_float(manifest: &Path, images: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     for d in images.chunks_exact(ae_core::MNIST_PIXELS) {
         let image: &[u8; ae_core::MNIST_PIXELS] = d.try_into().unwrap();
-        let mut scratch = [0.0f32; ae_core::MNIST_PIXELS];
-        let mut h = [0.0f32; ae_core::MNIST_LATENT];
+        let mut scratch = ae_core::nalgebra::SVector::<f32, { ae_core::MNIST_PIXELS }>::zeros();
+        let mut h = ae_core::nalgebra::SVector::<f32, { ae_core::MNIST_LATENT }>::zeros();
         let mut pixels = [0u8; ae_core::MNIST_PIXELS];
         model.encode_pixels(image, &mut scratch, &mut h);
         model.decode_pixels(&h, &mut scratch, &mut pixels);
-        for v in h {
+        for v in h.iter() {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(&pixels);
