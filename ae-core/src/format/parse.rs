@@ -10,6 +10,21 @@ use crate::entropy::EntropyRef;
 use crate::int8::requant::Requant;
 use crate::Error;
 
+/// `dims()` and `shape()`, which every validated model has.
+macro_rules! header_accessors {
+    () => {
+        /// Model dimensions.
+        pub fn dims(&self) -> Dims {
+            self.dims
+        }
+
+        /// The image shape (`rows * cols == dims().input`).
+        pub fn shape(&self) -> Shape {
+            self.shape
+        }
+    };
+}
+
 /// A validated float model with run-time dimensions: every slice has the length its dimensions
 /// need and every value is finite.
 ///
@@ -27,15 +42,7 @@ pub struct FloatRef<'a> {
 }
 
 impl<'a> FloatRef<'a> {
-    /// Model dimensions.
-    pub fn dims(&self) -> Dims {
-        self.dims
-    }
-
-    /// The image shape (`rows * cols == dims().input`).
-    pub fn shape(&self) -> Shape {
-        self.shape
-    }
+    header_accessors!();
 
     /// LeakyReLU slope for negative inputs, in `[0, 1]`.
     pub fn leaky_slope(&self) -> f32 {
@@ -151,15 +158,7 @@ pub struct Int8Ref<'a> {
 }
 
 impl<'a> Int8Ref<'a> {
-    /// Model dimensions.
-    pub fn dims(&self) -> Dims {
-        self.dims
-    }
-
-    /// The image shape (`rows * cols == dims().input`).
-    pub fn shape(&self) -> Shape {
-        self.shape
-    }
+    header_accessors!();
 
     /// LeakyReLU slope the float model had (folded into the encoder's negative multipliers).
     pub fn leaky_slope(&self) -> f32 {

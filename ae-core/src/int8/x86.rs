@@ -170,6 +170,24 @@ pub fn decode(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u
         0
     };
     // Whatever the fast loop did not reach: a last partial block, or everything.
+    // SAFETY: this function only runs on CPUs with AVX2.
+    unsafe { decode_rows_from(layer, done, row_len, centred, pixels) };
+}
+
+/// The decoder's pixels from row `done` on, eight rows at a time with AVX2 dot products and
+/// requantization, then one by one: what the block loops of [`decode`] and the AVX-512 decoder
+/// leave over (a last partial block, or everything when the fast path does not apply).
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+pub(super) unsafe fn decode_rows_from(
+    layer: &QuantLayerRef<'_>,
+    done: usize,
+    row_len: usize,
+    centred: &[i16],
+    pixels: &mut [u8],
+) {
     let rest_weights = layer.weights.get(done * row_len..).unwrap_or(&[]);
     let rest_pixels = match pixels.get_mut(done..) {
         Some(p) => p,
