@@ -16,19 +16,11 @@ use ae_core::requant::Requant;
 use ae_core::Aligned;
 use proptest::prelude::*;
 
+mod common;
+use common::stream;
+
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
-}
-
-/// A deterministic stream of pseudo-random words from `seed` (the property's inputs).
-fn stream(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed | 1;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    }
 }
 
 /// An int8 model of `input -> latent` with pseudo-random weights and biases, and requantization

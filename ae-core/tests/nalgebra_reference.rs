@@ -14,16 +14,8 @@ use ae_core::{Aligned, FloatModel};
 use nalgebra::{SVector, SVectorView};
 use proptest::prelude::*;
 
-/// A deterministic stream of pseudo-random words from `seed`.
-fn stream(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed | 1;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    }
-}
+mod common;
+use common::stream;
 
 /// Uniform values in `[-scale / 2, scale / 2)`.
 fn values(next: &mut impl FnMut() -> u64, n: usize, scale: f32) -> Vec<f32> {
