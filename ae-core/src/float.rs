@@ -53,8 +53,10 @@ impl FloatRef<'_> {
 /// `SVectorViewMut`); [`Self::encode`] and [`Self::decode`] return a new vector, and
 /// [`Self::encode_to`] and [`Self::decode_to`] write into one the caller owns (a 784-value image
 /// is 3 KiB: on a small board, keep one buffer and reuse it). The weights are `nalgebra` views
-/// into the model bytes ([`FloatModel::encoder_weights`] and friends), never copies; the
-/// products run in the [`kernels`], not in nalgebra (see the [module docs](self)).
+/// into the model bytes ([`FloatModel::encoder_weights`] and friends), never copies. The
+/// products do not run in nalgebra: [`kernels::encode_f32`] and [`kernels::decode_f32`] run on
+/// the vectors' contiguous storage, in a fixed summation order that gives the same bits on every
+/// target, and the tests hold them to nalgebra's `gemv` within rounding.
 ///
 /// ```
 /// # fn main() -> Result<(), ae_core::Error> {
