@@ -70,8 +70,8 @@ impl<'a> FloatRef<'a> {
     }
 }
 
-/// One validated quantized layer (see `FORMAT.md` for the arithmetic): `outputs` channels of
-/// `inputs` int8 weights each, with one bias and `branches` requantizations per channel.
+/// One validated quantized layer (see `FORMAT.md` for the arithmetic): [`outputs`](Self::outputs)
+/// rows of int8 weights, and per row one bias and [`branches`](Self::branches) requantizations.
 ///
 /// Only the parser makes one (its fields are private): every tensor has its length and every
 /// requantization is valid.
