@@ -7,6 +7,7 @@
 
 use std::hint::black_box;
 
+use ae_core::nalgebra::SVector;
 use ae_core::{Mnist, MnistInt8, MNIST_LATENT as L, MNIST_PIXELS as N};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
@@ -32,20 +33,22 @@ fn models() -> (ModelBytes, ModelBytes, Vec<[u8; N]>) {
 
 /// The textbook loops over the same weights, with no attention to vectorization.
 #[allow(clippy::needless_range_loop)]
-fn naive_float(m: &Mnist<'_>, x: &[f32; N], out: &mut [f32; N]) {
+fn naive_float(m: &Mnist<'_>, x: &SVector<f32, N>, out: &mut SVector<f32, N>) {
     let r = m.untyped();
+    let (ew, eb) = (r.encoder_weights(), r.encoder_bias());
+    let (dw, db) = (r.decoder_weights(), r.decoder_bias());
     let mut h = [0.0f32; L];
     for j in 0..L {
-        let mut z = r.encoder_bias[j];
+        let mut z = eb[j];
         for i in 0..N {
-            z += r.encoder_weights[j * N + i] * x[i];
+            z += ew[j * N + i] * x[i];
         }
         h[j] = if z >= 0.0 { z } else { 0.3 * z };
     }
     for i in 0..N {
-        let mut z = r.decoder_bias[i];
+        let mut z = db[i];
         for j in 0..L {
-            z += r.decoder_weights[i * L + j] * h[j];
+            z += dw[i * L + j] * h[j];
         }
         out[i] = 1.0 / (1.0 + (-z).exp());
     }
@@ -94,18 +97,21 @@ fn bench(c: &mut Criterion) {
     let (float_bytes, int8_bytes, images) = models();
     let float = Mnist::from_bytes(float_bytes.bytes()).unwrap();
     let int8 = MnistInt8::from_bytes(int8_bytes.bytes()).unwrap();
-    let x: [f32; N] = std::array::from_fn(|i| ae_core::pixels::to_unit(images[0][i]));
-    let mut h = [0.0f32; L];
-    let mut y = [0.0f32; N];
-    float.encode(&x, &mut h);
+    let x = SVector::<f32, N>::from_fn(|i, _| ae_core::pixels::to_unit(images[0][i]));
+    let mut h = float.encode(&x);
+    let mut y = SVector::<f32, N>::zeros();
 
     let mut g = c.benchmark_group("float");
-    g.bench_function("encode", |b| b.iter(|| float.encode(black_box(&x), &mut h)));
-    g.bench_function("decode", |b| b.iter(|| float.decode(black_box(&h), &mut y)));
+    g.bench_function("encode", |b| {
+        b.iter(|| float.encode_to(black_box(&x), &mut h))
+    });
+    g.bench_function("decode", |b| {
+        b.iter(|| float.decode_to(black_box(&h), &mut y))
+    });
     g.bench_function("encode+decode", |b| {
         b.iter(|| {
-            float.encode(black_box(&x), &mut h);
-            float.decode(&h, &mut y);
+            float.encode_to(black_box(&x), &mut h);
+            float.decode_to(&h, &mut y);
         })
     });
     g.finish();
@@ -139,8 +145,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("prepared");
     g.bench_function("float encode+decode", |b| {
         b.iter(|| {
-            pf.encode(black_box(&x), &mut h).unwrap();
-            pf.decode(&h, &mut y).unwrap();
+            pf.encode(black_box(x.as_slice()), h.as_mut_slice())
+                .unwrap();
+            pf.decode(h.as_slice(), y.as_mut_slice()).unwrap();
         })
     });
     g.bench_function("int8 encode", |b| {
@@ -150,10 +157,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| pi.decode(black_box(&code), &mut pixels).unwrap())
     });
     g.bench_function("float encode", |b| {
-        b.iter(|| pf.encode(black_box(&x), &mut h).unwrap())
+        b.iter(|| {
+            pf.encode(black_box(x.as_slice()), h.as_mut_slice())
+                .unwrap()
+        })
     });
     g.bench_function("float decode", |b| {
-        b.iter(|| pf.decode(black_box(&h), &mut y).unwrap())
+        b.iter(|| {
+            pf.decode(black_box(h.as_slice()), y.as_mut_slice())
+                .unwrap()
+        })
     });
     g.bench_function("int8 encode+decode", |b| {
         b.iter(|| {
@@ -231,14 +244,14 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("float encode+decode x1000", |b| {
-        let xs: Vec<[f32; N]> = images
+        let xs: Vec<SVector<f32, N>> = images
             .iter()
-            .map(|img| std::array::from_fn(|i| ae_core::pixels::to_unit(img[i])))
+            .map(|img| SVector::from_fn(|i, _| ae_core::pixels::to_unit(img[i])))
             .collect();
         b.iter(|| {
             for x in &xs {
-                float.encode(black_box(x), &mut h);
-                float.decode(&h, &mut y);
+                float.encode_to(black_box(x), &mut h);
+                float.decode_to(&h, &mut y);
             }
         })
     });

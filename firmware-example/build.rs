@@ -158,12 +158,12 @@ fn embedded_model(manifest: &Path) -> Embedded {
         ),
         Err(e) => panic!("{}: {e}", path.display()),
     };
-    let (input, latent) = model.dims.as_usize();
+    let (input, latent) = model.dims().as_usize();
     Embedded {
         input,
         latent,
-        rows: model.shape.rows as usize,
-        cols: model.shape.cols as usize,
+        rows: model.shape().rows as usize,
+        cols: model.shape().cols as usize,
         bytes,
         is_default,
     }
@@ -353,12 +353,12 @@ fn expected_float(manifest: &Path, images: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     for d in images.chunks_exact(ae_core::MNIST_PIXELS) {
         let image: &[u8; ae_core::MNIST_PIXELS] = d.try_into().unwrap();
-        let mut scratch = [0.0f32; ae_core::MNIST_PIXELS];
-        let mut h = [0.0f32; ae_core::MNIST_LATENT];
+        let mut scratch = ae_core::nalgebra::SVector::<f32, { ae_core::MNIST_PIXELS }>::zeros();
+        let mut h = ae_core::nalgebra::SVector::<f32, { ae_core::MNIST_LATENT }>::zeros();
         let mut pixels = [0u8; ae_core::MNIST_PIXELS];
         model.encode_pixels(image, &mut scratch, &mut h);
         model.decode_pixels(&h, &mut scratch, &mut pixels);
-        for v in h {
+        for v in h.iter() {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(&pixels);
@@ -373,7 +373,7 @@ fn expected_coded(model: &Embedded, images: &[u8]) -> Vec<u8> {
     let words = aligned(&model.bytes);
     let m = parsed(model, &words);
     let mut out = vec![MAX_BYTES];
-    let Some(entropy) = m.entropy else {
+    let Some(entropy) = m.entropy() else {
         return out;
     };
     let slot = ae_core::entropy::max_coded_len(model.latent);
@@ -441,12 +441,13 @@ fn small_model((rows, cols): (u32, u32), latent: usize) -> (Vec<u8>, Vec<u8>, Ve
             shifts: &vec![dec.shift; input],
         },
     };
-    let mut file = vec![0u8; 4096];
     let shape = Shape { rows, cols };
+    let len = ae_core::format::int8_file_len(shape, latent as u32, false).unwrap();
+    let mut file = vec![0u8; len];
     let n =
         ae_core::format::write_int8_shaped(shape, latent as u32, 0.3, &tensors, None, &mut file)
             .unwrap();
-    file.truncate(n);
+    assert_eq!(n, len);
     let mut images = vec![255u8; input];
     images.extend(vec![0u8; input]);
     images.extend((0..input).map(|k| if k % 2 == 0 { 255 } else { 0 }));
@@ -507,10 +508,12 @@ fn small_float_model() -> (Vec<u8>, Vec<u8>) {
         decoder_weights: &dw,
         decoder_bias: &db,
     };
-    let mut file = vec![0u8; 4096];
+    let shape = ae_core::format::Shape::implied_by(input as u32);
+    let len = ae_core::format::float_file_len(shape, latent as u32).unwrap();
+    let mut file = vec![0u8; len];
     let n = ae_core::format::write_float(input as u32, latent as u32, 0.3, &tensors, &mut file)
         .unwrap();
-    file.truncate(n);
+    assert_eq!(n, len);
     let words = aligned(&file);
     let model = match ae_core::format::ModelRef::parse(as_bytes(&words, file.len())).unwrap() {
         ae_core::format::ModelRef::Float(m) => m,

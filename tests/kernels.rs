@@ -3,7 +3,7 @@
 //! random model, on sizes that exercise every block and tail path, and on the extreme weights and
 //! pixels where a 16-bit intermediate could saturate.
 
-use ae_core::format::ModelRef;
+use ae_core::format::{self, Int8Ref, Int8Tensors, ModelRef, QuantLayerRef, QuantLayerTensors};
 use ae_core::int8_kernels;
 use ae_core::kernels::{self, Isa};
 use ae_core::prepared::{PreparedFloat, PreparedInt8};
@@ -28,6 +28,48 @@ fn vector_isas_or_skip(test: &str) -> Vec<Isa> {
         eprintln!("{test}: comparing {names:?} with the portable kernels");
     }
     isas
+}
+
+/// Every requantization shift of `layer`, channel by channel and branch by branch.
+fn shifts_of(layer: &QuantLayerRef<'_>) -> Vec<u8> {
+    (0..layer.outputs() * layer.branches())
+        .map(|k| layer.requant(k).unwrap().shift)
+        .collect()
+}
+
+/// `q` written again with other requantization shifts (weights, biases and multipliers
+/// unchanged): a model no export makes, built the only way a model is, through its file.
+fn with_shifts(q: &Int8Ref<'_>, encoder_shifts: &[u8], decoder_shifts: &[u8]) -> ModelBytes {
+    let records = |layer: &QuantLayerRef<'_>| -> (Vec<i32>, Vec<i32>) {
+        let bias = (0..layer.outputs()).map(|o| layer.bias(o).unwrap());
+        let requants = 0..layer.outputs() * layer.branches();
+        let multipliers = requants.map(|k| layer.requant(k).unwrap().multiplier);
+        (bias.collect(), multipliers.collect())
+    };
+    let (enc_bias, enc_mult) = records(q.encoder());
+    let (dec_bias, dec_mult) = records(q.decoder());
+    let tensors = Int8Tensors {
+        latent_scale: q.latent_scale(),
+        latent_zero_point: q.latent_zero_point(),
+        encoder: QuantLayerTensors {
+            weights: q.encoder().weights(),
+            bias: &enc_bias,
+            multipliers: &enc_mult,
+            shifts: encoder_shifts,
+        },
+        decoder: QuantLayerTensors {
+            weights: q.decoder().weights(),
+            bias: &dec_bias,
+            multipliers: &dec_mult,
+            shifts: decoder_shifts,
+        },
+    };
+    let (shape, latent) = (q.shape(), q.dims().latent);
+    let mut file = vec![0u8; format::int8_file_len(shape, latent, false).unwrap()];
+    let n = format::write_int8_shaped(shape, latent, q.leaky_slope(), &tensors, None, &mut file)
+        .unwrap();
+    assert_eq!(n, file.len());
+    ModelBytes::new(&file)
 }
 
 /// Runs every layer on every instruction set in `isas` and on the portable code, and compares.
@@ -98,10 +140,10 @@ fn assert_prepared_equals_portable(params: &Params, images: &[u8], count: usize)
             &mut vec![0; latent],
             &mut want_pixels[k * input..][..input],
         );
-        kernels::encode_f32_portable(f.encoder_weights, f.encoder_bias, x, f.leaky_slope, h);
+        kernels::encode_f32_portable(f.encoder_weights(), f.encoder_bias(), x, f.leaky_slope(), h);
         kernels::decode_f32_portable(
-            f.decoder_weights,
-            f.decoder_bias,
+            f.decoder_weights(),
+            f.decoder_bias(),
             h,
             &mut want_y[k * input..][..input],
         );
@@ -268,12 +310,16 @@ fn decoder_with_small_shifts_takes_the_general_path_and_still_agrees() {
     let ModelRef::Int8(q) = int8.parse("q".as_ref()).unwrap() else {
         unreachable!()
     };
-    let mut shifts = q.decoder.shifts.to_vec();
+    let enc_shifts = shifts_of(q.encoder());
+    let mut dec_shifts = shifts_of(q.decoder());
     for channel in [3, 100, 783] {
-        shifts[channel] = 20 + (channel % 13) as u8;
+        dec_shifts[channel] = 20 + (channel % 13) as u8;
     }
-    let mut edited = q;
-    edited.decoder.shifts = &shifts;
+    let edited_bytes = with_shifts(&q, &enc_shifts, &dec_shifts);
+    let ModelRef::Int8(edited) = edited_bytes.parse("edited".as_ref()).unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(edited.decoder().requant(100).unwrap().shift, 29);
     for isa in isas {
         for img in images.chunks(input) {
             let mut code = vec![0u8; latent];
@@ -286,12 +332,15 @@ fn decoder_with_small_shifts_takes_the_general_path_and_still_agrees() {
     }
     // The prepared models (the packed VNNI kernels requantize in 64-bit lanes, every shift
     // alike), with small shifts in the encoder too.
-    let mut enc_shifts = q.encoder.shifts.to_vec();
+    let mut enc_shifts = enc_shifts;
     for channel in [0, 7, 63] {
         enc_shifts[2 * channel] = 16 + channel as u8 % 17;
         enc_shifts[2 * channel + 1] = 24 + channel as u8 % 9;
     }
-    edited.encoder.shifts = &enc_shifts;
+    let edited_bytes = with_shifts(&q, &enc_shifts, &dec_shifts);
+    let ModelRef::Int8(edited) = edited_bytes.parse("edited".as_ref()).unwrap() else {
+        unreachable!()
+    };
     let n = images.len() / input;
     let (mut want_codes, mut want_pixels) = (vec![0u8; n * latent], vec![0u8; n * input]);
     for k in 0..n {

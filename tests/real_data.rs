@@ -174,7 +174,7 @@ fn readme_quality_claims_hold_for_the_default_model() {
     ) else {
         panic!("the assets are one float and one int8 model")
     };
-    let (input, latent) = f.dims.as_usize();
+    let (input, latent) = f.dims().as_usize();
     let (mut se_float, mut se_int8) = (0.0f64, 0.0f64);
     for img in splits.test.images() {
         let x: Vec<f32> = img.iter().map(|&p| f32::from(p) / 255.0).collect();

@@ -69,6 +69,17 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// [`Error::BufferSize`] unless a buffer of length `found` has the `expected` length.
+    pub(crate) fn check_len(expected: usize, found: usize) -> Result<(), Error> {
+        if expected == found {
+            Ok(())
+        } else {
+            Err(Error::BufferSize { expected, found })
+        }
+    }
+}
+
 /// The two kinds of model a file can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {

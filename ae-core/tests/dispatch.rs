@@ -16,19 +16,11 @@ use ae_core::requant::Requant;
 use ae_core::Aligned;
 use proptest::prelude::*;
 
+mod common;
+use common::stream;
+
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
-}
-
-/// A deterministic stream of pseudo-random words from `seed` (the property's inputs).
-fn stream(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed | 1;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    }
 }
 
 /// An int8 model of `input -> latent` with pseudo-random weights and biases, and requantization
@@ -66,9 +58,10 @@ fn int8_model(input: usize, latent: usize, seed: u64, shift: u8) -> Vec<u8> {
             shifts: &dec.iter().map(|r| r.shift).collect::<Vec<_>>(),
         },
     };
-    let mut file = vec![0u8; 64 + 4 * (2 * input * latent + 4 * input + 4 * latent)];
+    let shape = format::Shape::implied_by(input as u32);
+    let mut file = vec![0u8; format::int8_file_len(shape, latent as u32, false).unwrap()];
     let n = format::write_int8(input as u32, latent as u32, 0.3, &tensors, &mut file).unwrap();
-    file.truncate(n);
+    assert_eq!(n, file.len());
     file
 }
 
@@ -167,7 +160,8 @@ fn prepared_float_agrees(
         decoder_weights: dw,
         decoder_bias: db,
     };
-    let mut file = vec![0u8; 64 + 8 * (2 * input * latent + input + latent)];
+    let shape = format::Shape::implied_by(input as u32);
+    let mut file = vec![0u8; format::float_file_len(shape, latent as u32).unwrap()];
     let n = format::write_float(input as u32, latent as u32, 0.3, &tensors, &mut file).unwrap();
     let buf = aligned(&file[..n]);
     let Ok(ModelRef::Float(f)) = ModelRef::parse(&buf.0[..n]) else {

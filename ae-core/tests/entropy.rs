@@ -14,7 +14,7 @@ fn with_model<R>(f: impl FnOnce(&EntropyRef<'_>) -> R) -> R {
     let ModelRef::Int8(m) = ModelRef::parse(&b.0[..n]).unwrap() else {
         panic!("not int8")
     };
-    f(&m.entropy.expect("entropy model"))
+    f(&m.entropy().expect("entropy model"))
 }
 
 proptest! {

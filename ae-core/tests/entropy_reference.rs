@@ -816,11 +816,11 @@ fn encode_and_decode_match_the_reference() {
         let ModelRef::Int8(m) = ModelRef::parse(file).unwrap() else {
             panic!("int8 expected")
         };
-        let e = m.entropy.as_ref().expect("entropy model");
+        let e = m.entropy().expect("entropy model");
         for _ in 0..20 {
             let step = random_step(&mut rng);
             let codes = random_codes(&mut rng, &r, step);
-            compare_encode(file, &r, e, &codes, step);
+            compare_encode(file, &r, &e, &codes, step);
             cases += 1;
         }
     }
@@ -832,7 +832,7 @@ fn encode_and_decode_match_the_reference() {
     let ModelRef::Int8(m) = ModelRef::parse(file).unwrap() else {
         panic!()
     };
-    let e = m.entropy.as_ref().unwrap();
+    let e = m.entropy().unwrap();
     for step in 1..=255u8 {
         for codes in [
             [100u8, 100, 100],
@@ -840,7 +840,7 @@ fn encode_and_decode_match_the_reference() {
             [101, 110, 95],
             [255, 255, 0],
         ] {
-            compare_encode(file, &r, e, &codes, step);
+            compare_encode(file, &r, &e, &codes, step);
             cases += 1;
         }
     }
@@ -869,7 +869,7 @@ fn rate_control_picks_the_reference_step() {
         let ModelRef::Int8(m) = ModelRef::parse(file).unwrap() else {
             panic!()
         };
-        let e = m.entropy.as_ref().unwrap();
+        let e = m.entropy().unwrap();
         let l = r.latent;
         for _ in 0..4 {
             let codes = random_codes(&mut rng, &r, 1);
@@ -926,7 +926,7 @@ fn decoders_agree_on_arbitrary_bytes() {
         let ModelRef::Int8(m) = ModelRef::parse(file).unwrap() else {
             panic!()
         };
-        let e = m.entropy.as_ref().unwrap();
+        let e = m.entropy().unwrap();
         let l = r.latent;
         for k in 0..25 {
             let coded: Vec<u8> = if k % 3 == 0 {
@@ -1064,7 +1064,7 @@ fn payload_with_a_trailing_zero_is_rejected() {
     let ModelRef::Int8(m) = ModelRef::parse(file).unwrap() else {
         panic!()
     };
-    let e = m.entropy.as_ref().unwrap();
+    let e = m.entropy().unwrap();
     let (codes, step) = ([100u8, 100, 100], 255u8);
     let (coded, _) = r.encode(&codes, step);
     let mut padded = coded.clone();
@@ -1090,7 +1090,7 @@ fn missing_or_zero_step_byte_is_rejected() {
     let ModelRef::Int8(m) = ModelRef::parse(file).unwrap() else {
         panic!()
     };
-    let e = m.entropy.as_ref().unwrap();
+    let e = m.entropy().unwrap();
     for coded in [&[][..], &[0], &[0, 0x80], &[0, 1, 2, 3, 4]] {
         let mut dec = [0u8; 3];
         assert!(r.decode(coded).is_none());

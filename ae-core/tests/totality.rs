@@ -46,7 +46,8 @@ fn valid_files() -> Vec<Vec<u8>> {
     let n = common::tiny_float(&mut a);
     let mut b = common::buf();
     let m = common::tiny_int8(&mut b);
-    let mut c = vec![0u8; 4096];
+    let shape = ae_core::format::Shape::implied_by(6);
+    let mut c = vec![0u8; ae_core::format::float_file_len(shape, 3).unwrap()];
     let k = common::random_float(6, 3, 11, &mut c);
     vec![a.0[..n].to_vec(), b.0[..m].to_vec(), c[..k].to_vec()]
 }

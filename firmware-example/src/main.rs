@@ -142,7 +142,7 @@ fn run_silent() -> bool {
         model.encode(image, &mut code);
         model.decode(&code, &mut pixels);
         ok &= code[..] == expected[..LATENT] && pixels[..] == expected[LATENT..];
-        if let Some(entropy) = model.untyped().entropy {
+        if let Some(entropy) = model.untyped().entropy() {
             let mut centred = [0i16; LATENT];
             let mut coded = [0u8; CODED_MAX];
             let mut recon = [0u8; LATENT];
@@ -228,7 +228,7 @@ fn run() -> bool {
         "int8 encode+decode stack: {stack} bytes (a frame of its own and everything below; at least the 64-byte unpainted margin), plus the caller's {} bytes of image and code",
         PIXELS + LATENT
     ));
-    if let Some(entropy) = model.untyped().entropy {
+    if let Some(entropy) = model.untyped().entropy() {
         let mut centred = [0i16; LATENT];
         let mut coded = [0u8; CODED_MAX];
         let mut back = [0u8; LATENT];
@@ -262,7 +262,7 @@ fn run_entropy(counter: &mut counter::Counter, model: &Model<'_>) -> bool {
     let Some((&cap, expected)) = EXPECTED_CODED.split_first() else {
         return false;
     };
-    let Some(entropy) = model.untyped().entropy else {
+    let Some(entropy) = model.untyped().entropy() else {
         // Only a model exported without one (an older tinyae): nothing to code, nothing expected.
         report::line(format_args!(
             "the int8 model has no entropy model: coding skipped"
@@ -439,6 +439,7 @@ fn code_and_decode(
 
 #[cfg(all(feature = "fpu", float_asset, not(feature = "panic-check")))]
 fn run_float(counter: &mut counter::Counter) -> bool {
+    use ae_core::nalgebra::SVector;
     let Ok(model) = ae_core::FloatModel::<PIXELS, LATENT>::from_bytes(&MODEL_FLOAT.0) else {
         report::line(format_args!("float model failed to load"));
         return false;
@@ -457,8 +458,8 @@ fn run_float(counter: &mut counter::Counter) -> bool {
         let Ok(image) = <&[u8; PIXELS]>::try_from(digit) else {
             return false;
         };
-        let mut scratch = [0.0f32; PIXELS];
-        let mut h = [0.0f32; LATENT];
+        let mut scratch = SVector::<f32, PIXELS>::zeros();
+        let mut h = SVector::<f32, LATENT>::zeros();
         let mut pixels = [0u8; PIXELS];
         let enc = counter.measure(|| model.encode_pixels(image, &mut scratch, &mut h));
         let dec = counter.measure(|| model.decode_pixels(&h, &mut scratch, &mut pixels));
@@ -469,7 +470,7 @@ fn run_float(counter: &mut counter::Counter) -> bool {
         let matches = code_matches && pixels[..] == expected[4 * LATENT..];
         ok &= matches;
         let mut code8 = [0u8; LATENT];
-        for (c, v) in code8.iter_mut().zip(h) {
+        for (c, v) in code8.iter_mut().zip(h.iter()) {
             *c = v.to_bits() as u8;
         }
         report::digit(

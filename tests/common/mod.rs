@@ -67,7 +67,7 @@ pub fn float_vs_int8(
     let (ModelRef::Float(f), ModelRef::Int8(q)) = (float, int8) else {
         panic!("need float and int8")
     };
-    let (input, latent) = f.dims.as_usize();
+    let (input, latent) = f.dims().as_usize();
     let (mut max, mut sum) = (0u8, 0u64);
     for img in set.images() {
         let x: Vec<f32> = img.iter().map(|&p| ae_core::pixels::to_unit(p)).collect();

@@ -29,7 +29,7 @@ pub fn encode_all(
     pixels: &[u8],
     images: usize,
 ) -> Result<Vec<u8>, ae_core::Error> {
-    let (input, latent) = model.model().dims.as_usize();
+    let (input, latent) = model.model().dims().as_usize();
     let mut codes = vec![0u8; images.saturating_mul(latent)];
     pixels
         .par_chunks(CHUNK_IMAGES * input.max(1))
@@ -44,7 +44,7 @@ pub fn decode_all(
     codes: &[u8],
     images: usize,
 ) -> Result<Vec<u8>, ae_core::Error> {
-    let (input, latent) = model.model().dims.as_usize();
+    let (input, latent) = model.model().dims().as_usize();
     let mut pixels = vec![0u8; images.saturating_mul(input)];
     codes
         .par_chunks(CHUNK_IMAGES * latent.max(1))
@@ -175,10 +175,12 @@ mod tests {
                 shifts: &vec![dec.shift; input],
             },
         };
-        let mut file = vec![0u8; 1 << 16];
+        let shape = ae_core::format::Shape::implied_by(input as u32);
+        let len = ae_core::format::int8_file_len(shape, latent as u32, false).unwrap();
+        let mut file = vec![0u8; len];
         let n = ae_core::format::write_int8(input as u32, latent as u32, 0.3, &tensors, &mut file)
             .unwrap();
-        file.truncate(n);
+        assert_eq!(n, len);
         file
     }
 

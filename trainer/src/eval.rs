@@ -130,7 +130,7 @@ impl<'a> Prepared<'a> {
         let wrap = |source| Error::ModelRun { source };
         match self {
             Prepared::Float(m) => {
-                let latent = m.model().dims.latent as usize;
+                let latent = m.model().dims().latent as usize;
                 let x: Vec<f32> = pixels
                     .iter()
                     .map(|&p| ae_core::pixels::to_unit(p))
@@ -140,7 +140,7 @@ impl<'a> Prepared<'a> {
                 m.decode_batch(images, &h, out).map_err(wrap)?;
             }
             Prepared::Int8(m) => {
-                let latent = m.model().dims.latent as usize;
+                let latent = m.model().dims().latent as usize;
                 let mut codes = vec![0u8; images * latent];
                 m.encode_batch(images, pixels, &mut codes).map_err(wrap)?;
                 let mut back = vec![0u8; pixels.len()];

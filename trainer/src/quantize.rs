@@ -60,7 +60,7 @@ impl LatentQuant {
 
 /// Runs the float encoder over `images` and returns the range of its outputs.
 pub fn calibrate(model: &FloatRef<'_>, images: &ImageSet) -> Result<LatentRange> {
-    let (input, latent) = model.dims.as_usize();
+    let (input, latent) = model.dims().as_usize();
     if images.image_len() != input {
         return Err(Error::ImageSize {
             model_pixels: input,
@@ -126,7 +126,7 @@ fn bias_q(b: f32, scale: f64) -> i32 {
 /// Quantizes `model` to an int8 model file, calibrating the latent range on `calibration`, and
 /// adds the entropy model fitted on the calibration images' codes when `entropy` is set.
 pub fn quantize(model: &FloatRef<'_>, calibration: &ImageSet, entropy: bool) -> Result<Vec<u8>> {
-    let (input, latent) = model.dims.as_usize();
+    let (input, latent) = model.dims().as_usize();
     let LatentQuant {
         scale: latent_scale,
         zero_point,
@@ -134,16 +134,16 @@ pub fn quantize(model: &FloatRef<'_>, calibration: &ImageSet, entropy: bool) -> 
     let s_in = f64::from(INPUT_SCALE);
     let s_h = f64::from(latent_scale);
 
-    let enc = quantize_rows(model.encoder_weights, input);
+    let enc = quantize_rows(model.encoder_weights(), input);
     let mut enc_bias = Vec::with_capacity(latent);
     let mut enc_mult = Vec::with_capacity(2 * latent);
     let mut enc_shift = Vec::with_capacity(2 * latent);
     for (j, &s_w) in enc.scales.iter().enumerate() {
         let acc_scale = s_in * f64::from(s_w);
-        enc_bias.push(bias_q(model.encoder_bias[j], acc_scale));
+        enc_bias.push(bias_q(model.encoder_bias()[j], acc_scale));
         for m in [
             acc_scale / s_h,
-            f64::from(model.leaky_slope) * acc_scale / s_h,
+            f64::from(model.leaky_slope()) * acc_scale / s_h,
         ] {
             let r = rq(m)?;
             enc_mult.push(r.multiplier);
@@ -151,13 +151,13 @@ pub fn quantize(model: &FloatRef<'_>, calibration: &ImageSet, entropy: bool) -> 
         }
     }
 
-    let dec = quantize_rows(model.decoder_weights, latent);
+    let dec = quantize_rows(model.decoder_weights(), latent);
     let mut dec_bias = Vec::with_capacity(input);
     let mut dec_mult = Vec::with_capacity(input);
     let mut dec_shift = Vec::with_capacity(input);
     for (i, &s_w) in dec.scales.iter().enumerate() {
         let acc_scale = s_h * f64::from(s_w);
-        dec_bias.push(bias_q(model.decoder_bias[i], acc_scale));
+        dec_bias.push(bias_q(model.decoder_bias()[i], acc_scale));
         let r = rq(acc_scale * sigmoid_lut::STEPS_PER_UNIT)?;
         dec_mult.push(r.multiplier);
         dec_shift.push(r.shift);
@@ -193,13 +193,14 @@ fn write(
     tensors: &Int8Tensors<'_>,
     entropy: Option<&format::EntropyTensors<'_>>,
 ) -> Result<Vec<u8>> {
-    let (input, latent) = model.dims.as_usize();
-    let tables = latent * (4 + 2 * ae_core::entropy::SYMBOLS) + latent * latent;
-    let mut out = vec![0u8; 2 * input * latent + 20 * (input + latent) + tables + 256];
+    let (shape, latent) = (model.shape(), model.dims().latent);
+    // A parsed model's sizes always have a length; the writer would say what is wrong otherwise.
+    let len = format::int8_file_len(shape, latent, entropy.is_some()).unwrap_or(0);
+    let mut out = vec![0u8; len];
     let n = format::write_int8_shaped(
-        model.shape,
-        latent as u32,
-        model.leaky_slope,
+        shape,
+        latent,
+        model.leaky_slope(),
         tensors,
         entropy,
         &mut out,
@@ -218,7 +219,7 @@ fn codes_of(int8: &[u8], images: &ImageSet) -> Result<Vec<u8>> {
     let format::ModelRef::Int8(model) = bytes.parse(Path::new("the quantized model"))? else {
         return Err(Error::NotInt8("the quantized model".into()));
     };
-    let latent = model.dims.latent as usize;
+    let latent = model.dims().latent as usize;
     let mut codes = vec![0u8; images.count() * latent];
     for (image, code) in images.images().zip(codes.chunks_exact_mut(latent)) {
         model

@@ -64,8 +64,8 @@ pub fn table(rows: usize, cols: usize, latent: usize, slope: f32, kind: &str) ->
 pub fn model_table(model: &ae_core::format::ModelRef<'_>) -> String {
     let (rows, cols) = crate::model::image_shape(model);
     let slope = match model {
-        ae_core::format::ModelRef::Float(m) => m.leaky_slope,
-        ae_core::format::ModelRef::Int8(m) => m.leaky_slope,
+        ae_core::format::ModelRef::Float(m) => m.leaky_slope(),
+        ae_core::format::ModelRef::Int8(m) => m.leaky_slope(),
     };
     let latent = model.dims().latent as usize;
     table(rows, cols, latent, slope, &model.kind().to_string())

@@ -495,7 +495,8 @@ fn eval_split_evaluates_the_split_it_names() {
         decoder_weights: &dw,
         decoder_bias: &db,
     };
-    let mut buf = vec![0u8; 4096];
+    let shape = ae_core::format::Shape::implied_by(36);
+    let mut buf = vec![0u8; ae_core::format::float_file_len(shape, 4).unwrap()];
     let n = ae_core::format::write_float(36, 4, 0.3, &t, &mut buf).unwrap();
     let model = d.path().join("m.tnae");
     std::fs::write(&model, &buf[..n]).unwrap();

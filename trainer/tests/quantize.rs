@@ -36,7 +36,8 @@ fn float_model() -> ModelBytes {
         decoder_weights: &dw,
         decoder_bias: &db,
     };
-    let mut buf = vec![0u8; 4096];
+    let shape = ae_core::format::Shape::implied_by(INPUT as u32);
+    let mut buf = vec![0u8; ae_core::format::float_file_len(shape, LATENT as u32).unwrap()];
     let n = ae_core::format::write_float(INPUT as u32, LATENT as u32, SLOPE, &t, &mut buf).unwrap();
     ModelBytes::new(&buf[..n])
 }
@@ -90,38 +91,41 @@ fn export_follows_the_format_rule() {
     }
     assert!(lo < 0.0 && hi > 0.0, "the test wants both signs: {lo} {hi}");
     let scale = (hi - lo) / 255.0;
-    assert_eq!(q.latent_scale, scale);
+    assert_eq!(q.latent_scale(), scale);
     assert_eq!(
-        q.latent_zero_point,
+        q.latent_zero_point(),
         (f64::from(-lo) / f64::from(scale)).round() as u8
     );
     let s_h = f64::from(scale);
     let s_in = f64::from(INPUT_SCALE);
 
-    let enc_scales = row_scales(f.encoder_weights, INPUT);
-    let dec_scales = row_scales(f.decoder_weights, LATENT);
+    let enc_scales = row_scales(f.encoder_weights(), INPUT);
+    let dec_scales = row_scales(f.decoder_weights(), LATENT);
     for (layer, weights, biases, cols, scales, q_layer) in [
         (
             "encoder",
-            f.encoder_weights,
-            f.encoder_bias,
+            f.encoder_weights(),
+            f.encoder_bias(),
             INPUT,
             &enc_scales,
-            &q.encoder,
+            q.encoder(),
         ),
         (
             "decoder",
-            f.decoder_weights,
-            f.decoder_bias,
+            f.decoder_weights(),
+            f.decoder_bias(),
             LATENT,
             &dec_scales,
-            &q.decoder,
+            q.decoder(),
         ),
     ] {
-        assert!(!q_layer.weights.contains(&-128), "{layer}: -128 is unused");
+        assert!(
+            !q_layer.weights().contains(&-128),
+            "{layer}: -128 is unused"
+        );
         for (o, &s_w) in scales.iter().enumerate() {
             let row = &weights[o * cols..(o + 1) * cols];
-            let q_row = &q_layer.weights[o * cols..(o + 1) * cols];
+            let q_row = &q_layer.weights()[o * cols..(o + 1) * cols];
             if s_w == 0.0 {
                 assert!(q_row.iter().all(|&w| w == 0), "{layer} row {o}: {q_row:?}");
                 continue;
@@ -178,11 +182,16 @@ fn all_zero_rows_quantize_and_run() {
     let ModelRef::Int8(q) = q_bytes.parse("q".as_ref()).unwrap() else {
         panic!("int8")
     };
-    assert!(q.encoder.weights[INPUT..2 * INPUT].iter().all(|&w| w == 0));
-    assert!(q.decoder.weights[4 * LATENT..5 * LATENT]
+    assert!(q.encoder().weights()[INPUT..2 * INPUT]
         .iter()
         .all(|&w| w == 0));
-    let (s_h, zp) = (f64::from(q.latent_scale), f64::from(q.latent_zero_point));
+    assert!(q.decoder().weights()[4 * LATENT..5 * LATENT]
+        .iter()
+        .all(|&w| w == 0));
+    let (s_h, zp) = (
+        f64::from(q.latent_scale()),
+        f64::from(q.latent_zero_point()),
+    );
     for img in images.pixels().chunks_exact(INPUT) {
         let mut code = [0u8; LATENT];
         q.encode(img, &mut code).unwrap();

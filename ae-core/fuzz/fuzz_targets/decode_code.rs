@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(ModelRef::Int8(m)) = ModelRef::parse(&MODEL.0) else {
         panic!("the golden model must load")
     };
-    let Some(e) = m.entropy else {
+    let Some(e) = m.entropy() else {
         panic!("the golden model has an entropy model")
     };
     let mut centred = [0i16; 3];

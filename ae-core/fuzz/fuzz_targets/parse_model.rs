@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
                     let mut code = vec![0; latent];
                     m.encode(&vec![128; input], &mut code).unwrap();
                     m.decode(&code, &mut vec![0; latent], &mut vec![0; input]).unwrap();
-                    if let Some(e) = m.entropy {
+                    if let Some(e) = m.entropy() {
                         let mut centred = vec![0i16; latent];
                         let mut out = vec![0u8; ae_core::entropy::max_coded_len(latent)];
                         let n = e.encode(&code, 1, &mut centred, &mut out).unwrap();

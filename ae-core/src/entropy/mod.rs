@@ -304,14 +304,7 @@ impl<'a> EntropyRef<'a> {
     }
 
     fn check_len(&self, found: usize) -> Result<(), Error> {
-        if found == self.latent {
-            Ok(())
-        } else {
-            Err(Error::BufferSize {
-                expected: self.latent,
-                found,
-            })
-        }
+        Error::check_len(self.latent, found)
     }
 
     /// Each dimension's predictor row, bias and table, in coding order (no per-dimension index

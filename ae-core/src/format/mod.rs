@@ -10,11 +10,13 @@
 //! postcard body, tensor lengths against the dimensions, and every value the kernels rely on.
 //! Anything else is an [`Error`](crate::Error); no byte string makes it panic or read out of bounds.
 
+mod len;
 mod parse;
 pub(crate) mod validate;
 mod wire;
 mod write;
 
+pub use len::{float_file_len, int8_file_len};
 pub use parse::{FloatRef, Int8Ref, ModelRef, QuantLayerRef};
 pub use write::{
     write_float, write_float_shaped, write_int8, write_int8_shaped, EntropyTensors, FloatTensors,
@@ -72,7 +74,7 @@ pub struct Shape {
 impl Shape {
     /// The shape a version-1 file (which stores none) stands for: `s x s` when `input` is a
     /// square number `s * s`, else one row of `input` pixels.
-    pub fn implied_by(input: u32) -> Self {
+    pub const fn implied_by(input: u32) -> Self {
         let side = input.isqrt();
         if side * side == input {
             Shape {
@@ -88,7 +90,7 @@ impl Shape {
     }
 
     /// `rows * cols`, `None` when it does not fit in `u32`.
-    pub fn pixels(self) -> Option<u32> {
+    pub const fn pixels(self) -> Option<u32> {
         self.rows.checked_mul(self.cols)
     }
 }

@@ -1,6 +1,6 @@
 //! Reading a model file into validated, borrowed views.
 
-use super::validate::{self, LayerNames};
+use super::validate::{self, Layer};
 use super::wire::{self, Header, Params};
 use super::{
     crc32, Dims, ModelKind, Shape, CRC_LEN, ENTROPY_ALIGN, FORMAT_V1, FORMAT_VERSION, MAGIC,
@@ -10,72 +10,187 @@ use crate::entropy::EntropyRef;
 use crate::int8::requant::Requant;
 use crate::Error;
 
-/// A validated float model with run-time dimensions; every slice has the length its dimensions
-/// need and every value is finite.
-#[derive(Debug, Clone, Copy)]
-pub struct FloatRef<'a> {
-    /// Model dimensions.
-    pub dims: Dims,
-    /// The image shape (`rows * cols == dims.input`).
-    pub shape: Shape,
-    /// LeakyReLU slope for negative inputs.
-    pub leaky_slope: f32,
-    /// `[latent][input]`, row `j` holds the weights into latent unit `j`.
-    pub encoder_weights: &'a [f32],
-    /// `[latent]`.
-    pub encoder_bias: &'a [f32],
-    /// `[input][latent]`, row `i` holds the weights into output pixel `i`.
-    pub decoder_weights: &'a [f32],
-    /// `[input]`.
-    pub decoder_bias: &'a [f32],
+/// `dims()` and `shape()`, which every validated model has.
+macro_rules! header_accessors {
+    () => {
+        /// Model dimensions.
+        pub fn dims(&self) -> Dims {
+            self.dims
+        }
+
+        /// The image shape (`rows * cols == dims().input`).
+        pub fn shape(&self) -> Shape {
+            self.shape
+        }
+    };
 }
 
-/// One validated quantized layer (see `FORMAT.md` for the arithmetic).
+/// A validated float model with run-time dimensions: every slice has the length its dimensions
+/// need and every value is finite.
+///
+/// Only [`ModelRef::parse`] makes one (its fields are private), so these promises always hold;
+/// the accessors borrow the tensors from the model bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct FloatRef<'a> {
+    pub(crate) dims: Dims,
+    pub(crate) shape: Shape,
+    pub(crate) leaky_slope: f32,
+    pub(crate) encoder_weights: &'a [f32],
+    pub(crate) encoder_bias: &'a [f32],
+    pub(crate) decoder_weights: &'a [f32],
+    pub(crate) decoder_bias: &'a [f32],
+}
+
+impl<'a> FloatRef<'a> {
+    header_accessors!();
+
+    /// LeakyReLU slope for negative inputs, in `[0, 1]`.
+    pub fn leaky_slope(&self) -> f32 {
+        self.leaky_slope
+    }
+
+    /// `[latent][input]`: row `j` holds the weights into latent unit `j`.
+    pub fn encoder_weights(&self) -> &'a [f32] {
+        self.encoder_weights
+    }
+
+    /// `[latent]`.
+    pub fn encoder_bias(&self) -> &'a [f32] {
+        self.encoder_bias
+    }
+
+    /// `[input][latent]`: row `i` holds the weights into output pixel `i`.
+    pub fn decoder_weights(&self) -> &'a [f32] {
+        self.decoder_weights
+    }
+
+    /// `[input]`.
+    pub fn decoder_bias(&self) -> &'a [f32] {
+        self.decoder_bias
+    }
+}
+
+/// One validated quantized layer (see `FORMAT.md` for the arithmetic): [`outputs`](Self::outputs)
+/// rows of int8 weights, and per row one bias and [`branches`](Self::branches) requantizations.
+///
+/// Only the parser makes one (its fields are private): every tensor has its length and every
+/// requantization is valid.
 #[derive(Debug, Clone, Copy)]
 pub struct QuantLayerRef<'a> {
     /// `[out][in]` int8 weights.
-    pub weights: &'a [i8],
+    pub(crate) weights: &'a [i8],
     /// Per output channel, i32 little-endian, in accumulator units.
-    pub bias: &'a [[u8; 4]],
+    pub(crate) bias: &'a [[u8; 4]],
     /// Per output channel and branch, i32 little-endian, validated.
-    pub multipliers: &'a [[u8; 4]],
+    pub(crate) multipliers: &'a [[u8; 4]],
     /// Per output channel and branch, right shifts, validated.
-    pub shifts: &'a [u8],
+    pub(crate) shifts: &'a [u8],
 }
 
-impl QuantLayerRef<'_> {
-    /// Bias of output channel `channel`, if it exists.
+impl<'a> QuantLayerRef<'a> {
+    /// The `[out][in]` int8 weights: row `o` feeds output channel `o`.
+    pub fn weights(&self) -> &'a [i8] {
+        self.weights
+    }
+
+    /// Output channels.
+    pub fn outputs(&self) -> usize {
+        self.bias.len()
+    }
+
+    /// Requantizations per output channel: 2 for the encoder (`z >= 0`, `z < 0`), 1 for the
+    /// decoder.
+    pub fn branches(&self) -> usize {
+        self.shifts.len().checked_div(self.bias.len()).unwrap_or(0)
+    }
+
+    /// Bias of output channel `channel` (in accumulator units), if it exists.
+    #[inline(always)]
     pub fn bias(&self, channel: usize) -> Option<i32> {
         self.bias.get(channel).map(|b| i32::from_le_bytes(*b))
     }
 
-    /// Requantization `index` (channel * branches + branch), if it exists.
+    /// Requantization `index` (`channel * branches + branch`), if it exists.
+    #[inline(always)]
     pub fn requant(&self, index: usize) -> Option<Requant> {
         let multiplier = i32::from_le_bytes(*self.multipliers.get(index)?);
         let shift = *self.shifts.get(index)?;
         Some(Requant { multiplier, shift })
     }
+
+    /// The raw bias, multiplier and shift of the `R` channels from `first` (one branch per
+    /// channel: the decoder), when they all exist.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn block<const R: usize>(
+        &self,
+        first: usize,
+    ) -> Option<(&'a [[u8; 4]; R], &'a [[u8; 4]; R], &'a [u8; R])> {
+        let end = first + R;
+        let records = (
+            self.bias.get(first..end).and_then(|b| b.try_into().ok()),
+            self.multipliers
+                .get(first..end)
+                .and_then(|m| m.try_into().ok()),
+            self.shifts.get(first..end).and_then(|s| s.try_into().ok()),
+        );
+        match records {
+            (Some(bias), Some(multipliers), Some(shifts)) => Some((bias, multipliers, shifts)),
+            _ => None,
+        }
+    }
 }
 
 /// A validated int8 model with run-time dimensions.
+///
+/// Only [`ModelRef::parse`] makes one (its fields are private): the layers have the lengths the
+/// dimensions need, every requantization is valid and no accumulator can leave `i32`.
 #[derive(Debug, Clone, Copy)]
 pub struct Int8Ref<'a> {
-    /// Model dimensions.
-    pub dims: Dims,
-    /// The image shape (`rows * cols == dims.input`).
-    pub shape: Shape,
+    pub(crate) dims: Dims,
+    pub(crate) shape: Shape,
+    pub(crate) leaky_slope: f32,
+    pub(crate) latent_scale: f32,
+    pub(crate) latent_zero_point: u8,
+    pub(crate) encoder: QuantLayerRef<'a>,
+    pub(crate) decoder: QuantLayerRef<'a>,
+    pub(crate) entropy: Option<EntropyRef<'a>>,
+}
+
+impl<'a> Int8Ref<'a> {
+    header_accessors!();
+
     /// LeakyReLU slope the float model had (folded into the encoder's negative multipliers).
-    pub leaky_slope: f32,
+    pub fn leaky_slope(&self) -> f32 {
+        self.leaky_slope
+    }
+
     /// Scale of the 8-bit latent code: `h = latent_scale * (code - latent_zero_point)`.
-    pub latent_scale: f32,
+    pub fn latent_scale(&self) -> f32 {
+        self.latent_scale
+    }
+
     /// Code value that stands for `h = 0`.
-    pub latent_zero_point: u8,
-    /// Encoder, two requantizations per channel (`z >= 0`, `z < 0`).
-    pub encoder: QuantLayerRef<'a>,
-    /// Decoder, one requantization per channel (to the sigmoid table's index).
-    pub decoder: QuantLayerRef<'a>,
+    pub fn latent_zero_point(&self) -> u8 {
+        self.latent_zero_point
+    }
+
+    /// Encoder: `latent` channels of `input` weights, two requantizations per channel (`z >= 0`,
+    /// `z < 0`).
+    pub fn encoder(&self) -> &QuantLayerRef<'a> {
+        &self.encoder
+    }
+
+    /// Decoder: `input` channels of `latent` weights, one requantization per channel (to the
+    /// sigmoid table's index).
+    pub fn decoder(&self) -> &QuantLayerRef<'a> {
+        &self.decoder
+    }
+
     /// The entropy model for the codes, when the file has one (version 2 files only).
-    pub entropy: Option<EntropyRef<'a>>,
+    pub fn entropy(&self) -> Option<EntropyRef<'a>> {
+        self.entropy
+    }
 }
 
 /// Any validated model.
@@ -284,9 +399,9 @@ fn parse_int8<'a>(
 ) -> Result<Int8Ref<'a>, Error> {
     let (dims, per_layer) = (c.dims, c.per_layer);
     let (input, latent) = dims.as_usize();
-    validate::scale("latent scale", p.latent_scale)?;
-    let encoder = parse_layer(p.encoder, "encoder", per_layer, latent, 2)?;
-    let decoder = parse_layer(p.decoder, "decoder", per_layer, input, 1)?;
+    validate::latent_scale(p.latent_scale)?;
+    let encoder = parse_layer(p.encoder, Layer::Encoder, per_layer, latent)?;
+    let decoder = parse_layer(p.decoder, Layer::Decoder, per_layer, input)?;
     // The encoder sees pixels up to 255, the decoder centred codes down to -255 (|c - z| <= 255,
     // bounded by 256 to leave room).
     validate::accumulators(&encoder, input, 255)?;
@@ -305,12 +420,11 @@ fn parse_int8<'a>(
 
 fn parse_layer<'a>(
     layer: wire::QuantLayer<&'a [u8]>,
-    name: &'static str,
+    which: Layer,
     weights: usize,
     outputs: usize,
-    branches: usize,
 ) -> Result<QuantLayerRef<'a>, Error> {
-    let names = LayerNames::of(name);
+    let (names, branches) = (which.names(), which.branches());
     let four = |tensor: &'static str, bytes: &'a [u8], count: usize| {
         let (chunks, rest) = bytes.as_chunks::<4>();
         validate::len(tensor, count * 4, bytes.len())?;

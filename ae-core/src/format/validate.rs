@@ -76,14 +76,15 @@ pub(crate) fn slope(slope: f32) -> Result<(), Error> {
     }
 }
 
-pub(crate) fn scale(what: &'static str, s: f32) -> Result<(), Error> {
+/// The int8 latent code's scale (the only scale a file stores: weight scales are folded into the
+/// multipliers).
+pub(crate) fn latent_scale(s: f32) -> Result<(), Error> {
     if s.is_finite() && s > 0.0 {
         Ok(())
     } else {
-        Err(Error::InvalidValue(match what {
-            "latent scale" => "latent scale must be finite and positive",
-            _ => "scales must be finite and positive",
-        }))
+        Err(Error::InvalidValue(
+            "latent scale must be finite and positive",
+        ))
     }
 }
 
@@ -107,30 +108,47 @@ pub(crate) fn len(tensor: &'static str, expected: usize, found: usize) -> Result
     }
 }
 
+/// The two quantized layers of an int8 model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layer {
+    /// `input -> latent`, two requantizations per channel (`z >= 0`, `z < 0`).
+    Encoder,
+    /// `latent -> input`, one requantization per channel.
+    Decoder,
+}
+
+impl Layer {
+    /// Requantizations per output channel.
+    pub(crate) const fn branches(self) -> usize {
+        match self {
+            Layer::Encoder => 2,
+            Layer::Decoder => 1,
+        }
+    }
+
+    /// The layer's tensor names as error messages show them.
+    pub(crate) const fn names(self) -> LayerNames {
+        match self {
+            Layer::Encoder => LayerNames {
+                weights: "encoder.weights",
+                bias: "encoder.bias",
+                multipliers: "encoder.multipliers",
+                shifts: "encoder.shifts",
+            },
+            Layer::Decoder => LayerNames {
+                weights: "decoder.weights",
+                bias: "decoder.bias",
+                multipliers: "decoder.multipliers",
+                shifts: "decoder.shifts",
+            },
+        }
+    }
+}
+
 /// Tensor names as error messages show them.
 pub(crate) struct LayerNames {
     pub weights: &'static str,
     pub bias: &'static str,
     pub multipliers: &'static str,
     pub shifts: &'static str,
-}
-
-impl LayerNames {
-    pub(crate) fn of(layer: &str) -> Self {
-        if layer == "encoder" {
-            LayerNames {
-                weights: "encoder.weights",
-                bias: "encoder.bias",
-                multipliers: "encoder.multipliers",
-                shifts: "encoder.shifts",
-            }
-        } else {
-            LayerNames {
-                weights: "decoder.weights",
-                bias: "decoder.bias",
-                multipliers: "decoder.multipliers",
-                shifts: "decoder.shifts",
-            }
-        }
-    }
 }

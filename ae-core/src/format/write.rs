@@ -5,7 +5,7 @@
 
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
-use super::validate;
+use super::validate::{self, Layer};
 use super::wire::{EntropyParams, FloatParams, Int8Params, ModelFile, Params, QuantLayer};
 use super::{crc32, Dims, Shape, CRC_LEN, ENTROPY_ALIGN, FORMAT_VERSION, MAGIC, TENSOR_ALIGN};
 use crate::Error;
@@ -122,6 +122,10 @@ pub fn write_float_shaped(
     // the padding itself.
     let unpadded = serialized_len(&file(0))?;
     let pad = (TENSOR_ALIGN - (unpadded - tensor_bytes) % TENSOR_ALIGN) % TENSOR_ALIGN;
+    debug_assert_eq!(
+        Some(unpadded + pad + CRC_LEN),
+        super::float_file_len(shape, latent)
+    );
     finish(&file(pad), unpadded + pad, out)
 }
 
@@ -158,10 +162,10 @@ pub fn write_int8_shaped(
     let dims = dims_of(shape, latent)?;
     let per_layer = validate::dims(dims)?;
     validate::slope(leaky_slope)?;
-    validate::scale("latent scale", tensors.latent_scale)?;
+    validate::latent_scale(tensors.latent_scale)?;
     let (i, l) = dims.as_usize();
-    check_layer(&tensors.encoder, "encoder", per_layer, l, 2)?;
-    check_layer(&tensors.decoder, "decoder", per_layer, i, 1)?;
+    check_layer(&tensors.encoder, Layer::Encoder, per_layer, l)?;
+    check_layer(&tensors.decoder, Layer::Decoder, per_layer, i)?;
     let (enc, dec) = (&tensors.encoder, &tensors.decoder);
     validate::accumulator_bounds(enc.weights, enc.bias.iter().copied(), i, 255)?;
     validate::accumulator_bounds(dec.weights, dec.bias.iter().copied(), l, 256)?;
@@ -221,6 +225,10 @@ pub fn write_int8_shaped(
     };
     let file = file(pad);
     let len = serialized_len(&file)?;
+    debug_assert_eq!(
+        Some(len + CRC_LEN),
+        super::int8_file_len(shape, latent, entropy.is_some())
+    );
     finish(&file, len, out)
 }
 
@@ -233,12 +241,11 @@ fn dims_of(shape: Shape, latent: u32) -> Result<Dims, Error> {
 
 fn check_layer(
     t: &QuantLayerTensors<'_>,
-    layer: &'static str,
+    which: Layer,
     weights: usize,
     outputs: usize,
-    branches: usize,
 ) -> Result<(), Error> {
-    let names = validate::LayerNames::of(layer);
+    let (names, branches) = (which.names(), which.branches());
     validate::len(names.weights, weights, t.weights.len())?;
     validate::len(names.bias, outputs * 4, t.bias.len() * 4)?;
     validate::len(

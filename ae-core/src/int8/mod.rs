@@ -30,8 +30,8 @@ impl Int8Ref<'_> {
     /// Encodes `pixels` (length `input`) into `code` (length `latent`).
     pub fn encode(&self, pixels: &[u8], code: &mut [u8]) -> Result<(), Error> {
         let (input, latent) = self.dims.as_usize();
-        check_len(input, pixels.len())?;
-        check_len(latent, code.len())?;
+        Error::check_len(input, pixels.len())?;
+        Error::check_len(latent, code.len())?;
         encode_unchecked(self, pixels, code);
         Ok(())
     }
@@ -40,9 +40,9 @@ impl Int8Ref<'_> {
     /// length `latent`.
     pub fn decode(&self, code: &[u8], centred: &mut [i16], pixels: &mut [u8]) -> Result<(), Error> {
         let (input, latent) = self.dims.as_usize();
-        check_len(latent, code.len())?;
-        check_len(latent, centred.len())?;
-        check_len(input, pixels.len())?;
+        Error::check_len(latent, code.len())?;
+        Error::check_len(latent, centred.len())?;
+        Error::check_len(input, pixels.len())?;
         decode_unchecked(self, code, centred, pixels);
         Ok(())
     }
@@ -50,14 +50,6 @@ impl Int8Ref<'_> {
     /// The real latent value a code byte stands for: `latent_scale * (code - zero_point)`.
     pub fn dequantize(&self, code: u8) -> f32 {
         self.latent_scale * (f32::from(code) - f32::from(self.latent_zero_point))
-    }
-}
-
-fn check_len(expected: usize, found: usize) -> Result<(), Error> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(Error::BufferSize { expected, found })
     }
 }
 
@@ -69,16 +61,9 @@ pub(super) fn encoder_code(
     channel: usize,
     dot: i32,
 ) -> u8 {
-    let bias = layer
-        .bias
-        .get(channel)
-        .map_or(0, |b| i32::from_le_bytes(*b));
-    let acc = bias.wrapping_add(dot);
+    let acc = layer.bias(channel).unwrap_or(0).wrapping_add(dot);
     let branch = 2 * channel + usize::from(acc < 0);
-    let rq = layer.requant(branch).unwrap_or(Requant {
-        multiplier: 0,
-        shift: 31,
-    });
+    let rq = layer.requant(branch).unwrap_or(Requant::ZERO);
     rq.apply(acc).saturating_add(zero_point).clamp(0, 255) as u8
 }
 
@@ -99,21 +84,7 @@ fn decoder_block<const R: usize>(
     dots: [i32; R],
     out: &mut [u8; R],
 ) {
-    let params = (
-        layer
-            .bias
-            .get(first..first + R)
-            .and_then(|b| <&[[u8; 4]; R]>::try_from(b).ok()),
-        layer
-            .multipliers
-            .get(first..first + R)
-            .and_then(|m| <&[[u8; 4]; R]>::try_from(m).ok()),
-        layer
-            .shifts
-            .get(first..first + R)
-            .and_then(|s| <&[u8; R]>::try_from(s).ok()),
-    );
-    if let (Some(bias), Some(mult), Some(shift)) = params {
+    if let Some((bias, mult, shift)) = layer.block::<R>(first) {
         if shift.iter().all(|s| HIGH_WORD_SHIFTS.contains(s)) {
             let mut index = [0i32; R];
             for k in 0..R {
@@ -149,18 +120,9 @@ fn decoder_block_general<const R: usize>(
 /// The decoder's output pixel for one channel.
 #[inline(always)]
 pub(super) fn decoder_pixel(layer: &QuantLayerRef<'_>, channel: usize, dot: i32) -> u8 {
-    let bias = layer
-        .bias
-        .get(channel)
-        .map_or(0, |b| i32::from_le_bytes(*b));
-    let rq = layer.requant(channel).unwrap_or(Requant {
-        multiplier: 0,
-        shift: 31,
-    });
-    sigmoid_lut::lookup(
-        rq.apply(bias.wrapping_add(dot))
-            .saturating_add(sigmoid_lut::ZERO),
-    )
+    let acc = layer.bias(channel).unwrap_or(0).wrapping_add(dot);
+    let rq = layer.requant(channel).unwrap_or(Requant::ZERO);
+    sigmoid_lut::lookup(rq.apply(acc).saturating_add(sigmoid_lut::ZERO))
 }
 
 // Lengths must already match the model; every access is through zips, `get` and checked slicing,

@@ -19,6 +19,14 @@ pub struct Requant {
 }
 
 impl Requant {
+    /// The factor 0: multiplier 0 (with shift 31, the one [`Requant::from_real`] gives for 0).
+    /// Also what the kernels apply where a channel has no requantization, which a parsed model
+    /// never lacks.
+    pub const ZERO: Requant = Requant {
+        multiplier: 0,
+        shift: 31,
+    };
+
     /// Checks the invariants the file format promises.
     pub fn validate(self) -> Result<Self, Error> {
         if !(1..=62).contains(&self.shift) {
@@ -43,10 +51,7 @@ impl Requant {
             ));
         }
         if m == 0.0 {
-            return Ok(Requant {
-                multiplier: 0,
-                shift: 31,
-            });
+            return Ok(Requant::ZERO);
         }
         // Find e with m = f * 2^e, f in [0.5, 1).
         let mut f = m;

@@ -170,6 +170,24 @@ pub fn decode(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u
         0
     };
     // Whatever the fast loop did not reach: a last partial block, or everything.
+    // SAFETY: this function only runs on CPUs with AVX2.
+    unsafe { decode_rows_from(layer, done, row_len, centred, pixels) };
+}
+
+/// The decoder's pixels from row `done` on, eight rows at a time with AVX2 dot products and
+/// requantization, then one by one: what the block loops of [`decode`] and the AVX-512 decoder
+/// leave over (a last partial block, or everything when the fast path does not apply).
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[inline(always)]
+pub(super) unsafe fn decode_rows_from(
+    layer: &QuantLayerRef<'_>,
+    done: usize,
+    row_len: usize,
+    centred: &[i16],
+    pixels: &mut [u8],
+) {
     let rest_weights = layer.weights.get(done * row_len..).unwrap_or(&[]);
     let rest_pixels = match pixels.get_mut(done..) {
         Some(p) => p,
@@ -335,21 +353,7 @@ pub(super) unsafe fn decoder_block(
     dots: __m256i,
     out: &mut [u8; 8],
 ) {
-    let records = (
-        layer
-            .bias
-            .get(first..first + 8)
-            .and_then(|b| <&[[u8; 4]; 8]>::try_from(b).ok()),
-        layer
-            .multipliers
-            .get(first..first + 8)
-            .and_then(|m| <&[[u8; 4]; 8]>::try_from(m).ok()),
-        layer
-            .shifts
-            .get(first..first + 8)
-            .and_then(|s| <&[u8; 8]>::try_from(s).ok()),
-    );
-    if let (Some(bias), Some(mult), Some(shift)) = records {
+    if let Some((bias, mult, shift)) = layer.block::<8>(first) {
         if shift.iter().all(|s| HIGH_WORD_SHIFTS.contains(s)) {
             // SAFETY: this function's caller guarantees AVX2; the shifts were just checked.
             unsafe { finish_block(bias, mult, shift, dots, out) };

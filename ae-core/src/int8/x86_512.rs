@@ -14,10 +14,9 @@
 // Intrinsics by their Intel names, as the reference documents them.
 use core::arch::x86_64::*;
 
-use super::x86::{all_in_range, decoder_block, finish_block};
-use super::{decoder_pixel, encoder_code, prepare_codes, Int8Ref, HIGH_WORD_SHIFTS};
+use super::x86::{all_in_range, decode_rows_from, finish_block};
+use super::{encoder_code, prepare_codes, Int8Ref, HIGH_WORD_SHIFTS};
 use crate::kernels::for_row_blocks;
-use crate::kernels::x86::dot8_i16_i8_rows;
 
 /// Bytes per `vpdpbusd`.
 const CHUNK: usize = 64;
@@ -194,22 +193,6 @@ pub fn decode(m: &Int8Ref<'_>, code: &[u8], centred: &mut [i16], pixels: &mut [u
             done += 8;
         }
     }
-    let rest_weights = layer.weights.get(done * row_len..).unwrap_or(&[]);
-    let rest_pixels = match pixels.get_mut(done..) {
-        Some(p) => p,
-        None => &mut [],
-    };
-    for_row_blocks::<i8, u8, 8>(
-        rest_weights,
-        row_len,
-        rest_pixels,
-        // SAFETY: this function only runs on CPUs with AVX2.
-        |first, rows, out| unsafe {
-            decoder_block(layer, done + first, dot8_i16_i8_rows(rows, centred), out)
-        },
-        |i, row, o| {
-            let dot = crate::kernels::dot_i16_i8(centred, row);
-            *o = decoder_pixel(layer, done + i, dot);
-        },
-    );
+    // SAFETY: this function only runs on CPUs with AVX2.
+    unsafe { decode_rows_from(layer, done, row_len, centred, pixels) };
 }

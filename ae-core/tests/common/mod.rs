@@ -55,15 +55,22 @@ pub fn tiny_int8(out: &mut Buf) -> usize {
     format::write_int8(2, 1, 0.3, &t, &mut out.0).unwrap()
 }
 
-/// A deterministic pseudo-random float model `input -> latent` (xorshift; no extra crates).
-pub fn random_float(input: usize, latent: usize, seed: u64, out: &mut [u8]) -> usize {
+/// A deterministic stream of pseudo-random words from `seed` (xorshift; no extra crates).
+pub fn stream(seed: u64) -> impl FnMut() -> u64 {
     let mut s = seed | 1;
-    let mut next = move |scale: f32| {
+    move || {
         s ^= s << 13;
         s ^= s >> 7;
         s ^= s << 17;
-        ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-    };
+        s
+    }
+}
+
+/// A deterministic pseudo-random float model `input -> latent`.
+pub fn random_float(input: usize, latent: usize, seed: u64, out: &mut [u8]) -> usize {
+    let mut words = stream(seed);
+    let mut next =
+        move |scale: f32| ((words() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale;
     let ew: Vec<f32> = (0..input * latent).map(|_| next(0.3)).collect();
     let eb: Vec<f32> = (0..latent).map(|_| next(0.1)).collect();
     let dw: Vec<f32> = (0..input * latent).map(|_| next(0.5)).collect();

@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         panic!("the golden model must load")
     };
     let entropy = model
-        .entropy
+        .entropy()
         .expect("the golden model has an entropy model");
     for bytes in [data, &sealed[..]] {
         let Ok(file) = CodeFile::parse(bytes) else {

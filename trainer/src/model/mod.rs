@@ -99,31 +99,28 @@ impl Params {
             decoder_weights,
             decoder_bias,
         };
-        let mut out = vec![0u8; self.count() * 4 + 64];
-        let n = ae_core::format::write_float_shaped(
-            shape,
-            self.latent() as u32,
-            self.slope,
-            &t,
-            &mut out,
-        )
-        .map_err(|source| Error::ModelEncode {
-            kind: ae_core::format::ModelKind::Float,
-            source,
-        })?;
+        let latent = self.latent() as u32;
+        // Sizes the writer refuses have no length; it then says why (the buffer is not reached).
+        let len = ae_core::format::float_file_len(shape, latent).unwrap_or(0);
+        let mut out = vec![0u8; len];
+        let n = ae_core::format::write_float_shaped(shape, latent, self.slope, &t, &mut out)
+            .map_err(|source| Error::ModelEncode {
+                kind: ae_core::format::ModelKind::Float,
+                source,
+            })?;
         out.truncate(n);
         Ok(out)
     }
 
     /// Parameters copied out of a parsed float model.
     pub fn from_model(m: &ae_core::format::FloatRef<'_>) -> Self {
-        let (input, latent) = m.dims.as_usize();
+        let (input, latent) = m.dims().as_usize();
         Params {
-            w1: DMatrix::from_column_slice(input, latent, m.encoder_weights),
-            b1: DVector::from_column_slice(m.encoder_bias),
-            w2: DMatrix::from_column_slice(latent, input, m.decoder_weights),
-            b2: DVector::from_column_slice(m.decoder_bias),
-            slope: m.leaky_slope,
+            w1: DMatrix::from_column_slice(input, latent, m.encoder_weights()),
+            b1: DVector::from_column_slice(m.encoder_bias()),
+            w2: DMatrix::from_column_slice(latent, input, m.decoder_weights()),
+            b2: DVector::from_column_slice(m.decoder_bias()),
+            slope: m.leaky_slope(),
         }
     }
 }

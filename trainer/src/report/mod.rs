@@ -114,7 +114,7 @@ fn psnr_at_code_size(
         return Ok(metrics.psnr_db);
     };
     let quant = crate::quantize::calibrate(f, calibration)?.quant();
-    let (input, latent) = f.dims.as_usize();
+    let (input, latent) = f.dims().as_usize();
     let (mut x, mut h, mut y) = (
         vec![0.0f32; input],
         vec![0.0f32; latent],

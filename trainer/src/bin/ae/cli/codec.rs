@@ -175,10 +175,10 @@ fn rate_of(a: &CompressArgs, model: &Int8Ref<'_>) -> Result<Rate> {
         (true, _, _) => Rate::Raw,
         (_, _, Some(n)) => Rate::MaxBytes(n as usize),
         (_, Some(s), None) => Rate::Step(s),
-        (false, None, None) if model.entropy.is_some() => Rate::Step(1),
+        (false, None, None) if model.entropy().is_some() => Rate::Step(1),
         (false, None, None) => Rate::Raw,
     };
-    if !matches!(rate, Rate::Raw) && model.entropy.is_none() {
+    if !matches!(rate, Rate::Raw) && model.entropy().is_none() {
         return Err(Error::NoEntropyModel(a.model.clone()).into());
     }
     Ok(rate)
@@ -223,7 +223,7 @@ fn code_chunk(
     chunk: Chunk,
     spares: &pipeline::Spares<Vec<u8>>,
 ) -> std::result::Result<CodedChunk, ChunkFailure> {
-    let (input, latent) = model.dims.as_usize();
+    let (input, latent) = model.dims().as_usize();
     let images = chunk.pixels.len() / input.max(1);
     let mut codes = vec![0u8; images * latent];
     prepared
@@ -234,7 +234,7 @@ fn code_chunk(
         Rate::Step(step) => Some(batch::Rate::Step(step)),
         Rate::MaxBytes(cap) => Some(batch::Rate::MaxBytes(cap)),
     };
-    let codes = match (model.entropy, rate) {
+    let codes = match (model.entropy(), rate) {
         (Some(entropy), Some(rate)) => {
             let coded = batch::entropy_code(&entropy, &codes, latent, rate).map_err(|failure| {
                 ChunkFailure::Image {
@@ -344,7 +344,7 @@ fn code_inputs(
 /// Turns every image of a parsed code file back into 8-bit codes (bin centres for coarse steps);
 /// returns the codes and the step of each image (1 for raw codes).
 fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
-    let latent = model.dims.latent as usize;
+    let latent = model.dims().latent as usize;
     let count = file.count as usize;
     trainer::limits::image_bytes(count, latent)?;
     match file.coding {
@@ -356,7 +356,7 @@ fn decode_all(model: &Int8Ref<'_>, file: &CodeFile<'_>) -> Result<(Vec<u8>, Vec<
             Ok((codes, vec![1; count]))
         }
         Coding::Entropy => {
-            let entropy = model.entropy.ok_or(CliError::CodesNeedEntropy)?;
+            let entropy = model.entropy().ok_or(CliError::CodesNeedEntropy)?;
             let coded: Vec<&[u8]> = file.images().collect();
             batch::entropy_decode_all(&entropy, &coded, latent).map_err(|failure| CliError::Image {
                 name: format!("image {}", failure.index),
@@ -371,7 +371,7 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     let bytes = ModelBytes::load(&a.model)?;
     let model = int8_model(&bytes, &a.model)?;
     let rate = rate_of(a, &model)?;
-    let (input, latent) = model.dims.as_usize();
+    let (input, latent) = model.dims().as_usize();
     let (rows, cols) = trainer::model::image_shape(&ModelRef::Int8(model));
     let threads = super::thread_count(a.threads);
     let prepared = PreparedInt8::new(model);
@@ -413,7 +413,7 @@ fn print_stats(
     file_bytes: usize,
     json: bool,
 ) -> Result<()> {
-    let input = model.dims.input as usize;
+    let input = model.dims().input as usize;
     let (codes, steps) = decode_all(model, file)?;
     let pixels = batch::decode_all(prepared, &codes, set.count())
         .map_err(|source| Error::ModelRun { source })?;
@@ -475,7 +475,7 @@ pub(crate) fn decompress(a: &DecompressArgs) -> Result<()> {
     };
     let file = CodeFile::parse(&raw).map_err(bad)?;
     file.check_model(&model_id(bytes.bytes())).map_err(bad)?;
-    let (input, latent) = model.dims.as_usize();
+    let (input, latent) = model.dims().as_usize();
     if (file.input as usize, file.latent as usize) != (input, latent) {
         return Err(CliError::CodesDims {
             codes_input: file.input,
