@@ -68,6 +68,26 @@ impl<T: bytemuck::Pod> AlignedCopy<T> {
     }
 }
 
+/// Runs `pass` on the inputs in `x` (`per_input` values each) and their outputs in `out`
+/// (`per_output` each), [`IMAGES`] at a time.
+#[cfg(ae_core_avx512)]
+fn in_passes(
+    x: &[f32],
+    out: &mut [f32],
+    per_input: usize,
+    per_output: usize,
+    mut pass: impl FnMut(&[&[f32]], &mut [&mut [f32]]),
+) {
+    let chunks = x
+        .chunks(IMAGES * per_input.max(1))
+        .zip(out.chunks_mut(IMAGES * per_output.max(1)));
+    for (x, out) in chunks {
+        let xs: Vec<&[f32]> = x.chunks_exact(per_input.max(1)).collect();
+        let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(per_output.max(1)).collect();
+        pass(&xs, &mut outs);
+    }
+}
+
 /// Checks that `len` values of `per_image` each were given for `images`, and returns `images`.
 fn batch_len(found: usize, per_image: usize, images: usize) -> Result<(), Error> {
     match images.checked_mul(per_image) {
@@ -170,12 +190,7 @@ impl<'a> PreparedFloat<'a> {
         #[cfg(ae_core_avx512)]
         if let Some(packed) = &self.packed_encoder {
             let m = &self.model;
-            for (x, out) in x
-                .chunks(IMAGES * input)
-                .zip(out.chunks_mut(IMAGES * latent))
-            {
-                let xs: Vec<&[f32]> = x.chunks_exact(input).collect();
-                let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(latent).collect();
+            in_passes(x, out, input, latent, |xs, outs| {
                 // SAFETY: the packing exists only on AVX-512 (which this CPU then has), for
                 // whole blocks of rows and inputs; it is this model's encoder, 64-byte aligned;
                 // `xs` and `outs` pair up with the lengths checked above.
@@ -183,35 +198,30 @@ impl<'a> PreparedFloat<'a> {
                     crate::kernels::x86_512::encode_f32_packed_images(
                         packed.get(),
                         m.encoder_bias,
-                        &xs,
+                        xs,
                         m.leaky_slope,
-                        &mut outs,
+                        outs,
                     )
-                };
-            }
+                }
+            });
             return Ok(());
         }
         #[cfg(ae_core_avx512)]
         if self.isa.is_avx512() && input > 0 && latent > 0 {
             let m = &self.model;
-            for (x, out) in x
-                .chunks(IMAGES * input)
-                .zip(out.chunks_mut(IMAGES * latent))
-            {
-                let xs: Vec<&[f32]> = x.chunks_exact(input).collect();
-                let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(latent).collect();
+            in_passes(x, out, input, latent, |xs, outs| {
                 // SAFETY: the instruction set is AVX-512 (which this CPU then has); `xs` and
                 // `outs` pair up.
                 unsafe {
                     crate::kernels::x86_512::encode_f32_images(
                         self.encoder_weights.get(),
                         m.encoder_bias,
-                        &xs,
+                        xs,
                         m.leaky_slope,
-                        &mut outs,
+                        outs,
                     )
-                };
-            }
+                }
+            });
             return Ok(());
         }
         for (x, out) in x.chunks_exact(input).zip(out.chunks_exact_mut(latent)) {
@@ -227,22 +237,17 @@ impl<'a> PreparedFloat<'a> {
         batch_len(out.len(), input, images)?;
         #[cfg(ae_core_avx512)]
         if let Some(packed) = &self.packed_decoder {
-            for (h, out) in h
-                .chunks(IMAGES * latent)
-                .zip(out.chunks_mut(IMAGES * input))
-            {
-                let hs: Vec<&[f32]> = h.chunks_exact(latent).collect();
-                let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(input).collect();
+            in_passes(h, out, latent, input, |hs, outs| {
                 // SAFETY: as in `decode_unchecked`, for several codes.
                 unsafe {
                     crate::kernels::x86_512::decode_f32_packed_images(
                         packed.get(),
                         self.model.decoder_bias,
-                        &hs,
-                        &mut outs,
+                        hs,
+                        outs,
                     )
-                };
-            }
+                }
+            });
             return Ok(());
         }
         for (h, out) in h.chunks_exact(latent).zip(out.chunks_exact_mut(input)) {
