@@ -201,7 +201,7 @@ pub(crate) const ENCODER_ROWS: usize = 8;
 /// stream instead of eight rows 3 KB apart.
 #[cfg(feature = "std")]
 pub(crate) fn pack_encoder(weights: &[f32], rows: usize, len: usize) -> std::vec::Vec<f32> {
-    let chunks = len / LANES;
+    debug_assert!(len.is_multiple_of(LANES));
     let mut packed = std::vec![0.0f32; rows * len];
     for (b, block) in packed.chunks_exact_mut(ENCODER_ROWS * len).enumerate() {
         for (k, group) in block.chunks_exact_mut(ENCODER_ROWS * LANES).enumerate() {
@@ -212,7 +212,6 @@ pub(crate) fn pack_encoder(weights: &[f32], rows: usize, len: usize) -> std::vec
                 }
             }
         }
-        debug_assert!(chunks * LANES == len);
     }
     packed
 }

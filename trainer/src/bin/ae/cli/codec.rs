@@ -201,10 +201,11 @@ struct CodedChunk {
     codes: Vec<u8>,
 }
 
-/// Why coding stopped: the inputs could not be read, or one image could not be coded (named
-/// once the chunks before it are known).
+/// Why coding stopped: a failure already in the command's terms (an input that could not be
+/// read, a model that refused a buffer), or one image that could not be coded (named once the
+/// chunks before it are known).
 enum ChunkFailure {
-    Read(CliError),
+    Cli(CliError),
     Image {
         sources: Vec<(PathBuf, usize)>,
         continues: bool,
@@ -228,7 +229,7 @@ fn code_chunk(
     let mut codes = vec![0u8; images * latent];
     prepared
         .encode_batch(images, &chunk.pixels, &mut codes)
-        .map_err(|source| ChunkFailure::Read(Error::ModelRun { source }.into()))?;
+        .map_err(|source| ChunkFailure::Cli(Error::ModelRun { source }.into()))?;
     let rate = match rate {
         Rate::Raw => None,
         Rate::Step(step) => Some(batch::Rate::Step(step)),
@@ -286,7 +287,7 @@ fn code_inputs(
             read_chunks(&a.inputs, rows, cols, a.resize, &spares, |chunk| {
                 Ok(feed(chunk))
             })
-            .map_err(ChunkFailure::Read)
+            .map_err(ChunkFailure::Cli)
         },
         |chunk| code_chunk(model, prepared, rate, a.stats, chunk, &spares),
     );
@@ -316,7 +317,7 @@ fn code_inputs(
     }
     match done.failure {
         None => {}
-        Some(ChunkFailure::Read(e)) => return Err(e),
+        Some(ChunkFailure::Cli(e)) => return Err(e),
         Some(ChunkFailure::Image {
             sources,
             continues,
