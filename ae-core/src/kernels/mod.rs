@@ -422,7 +422,13 @@ pub(crate) fn sigmoid_epilogue(bias: &[f32], out: &mut [f32]) {
     for (o, b) in out.iter_mut().zip(bias) {
         *o += b;
     }
-    // A separate pass, so the exponentials vectorize across outputs.
+    sigmoid_in_place(out);
+}
+
+/// The logistic function on every value, in a pass of its own, so that the exponentials
+/// vectorize across outputs.
+#[inline(always)]
+pub(crate) fn sigmoid_in_place(out: &mut [f32]) {
     for o in out.iter_mut() {
         *o = sigmoid_f32(*o);
     }
