@@ -93,6 +93,32 @@ fn float_peak() -> Option<impl Fn() -> f32> {
     std::arch::is_x86_feature_detected!("avx512f").then_some(|| unsafe { run() })
 }
 
+/// The int8 arithmetic's ceiling: the 1,568 `vpdpbusd` (64 multiply-adds each) that one image's
+/// encode+decode needs (100,352 MACs), in twelve independent chains with no memory traffic.
+/// `None` without AVX-512 VNNI.
+#[cfg(target_arch = "x86_64")]
+fn int8_peak() -> Option<impl Fn() -> i32> {
+    use std::arch::x86_64::*;
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    fn run() -> i32 {
+        let a = _mm512_set1_epi8(black_box(3));
+        let b = _mm512_set1_epi8(black_box(-5));
+        let mut acc = [_mm512_set1_epi32(black_box(1)); 12];
+        // 1,572: 131 rounds of twelve.
+        for _ in 0..131 {
+            for s in &mut acc {
+                *s = _mm512_dpbusd_epi32(*s, a, b);
+            }
+        }
+        acc.iter()
+            .fold(0i32, |s, &v| s.wrapping_add(_mm512_reduce_add_epi32(v)))
+    }
+    // SAFETY: `run` is called only when the CPU has AVX-512F and VNNI, checked here.
+    (std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512vnni"))
+    .then_some(|| unsafe { run() })
+}
+
 fn bench(c: &mut Criterion) {
     let (float_bytes, int8_bytes, images) = models();
     let float = Mnist::from_bytes(float_bytes.bytes()).unwrap();
@@ -227,6 +253,13 @@ fn bench(c: &mut Criterion) {
         g.bench_function("float arithmetic of one image, no memory (AVX-512)", |b| {
             b.iter(&peak)
         });
+    }
+    #[cfg(target_arch = "x86_64")]
+    if let Some(peak) = int8_peak() {
+        g.bench_function(
+            "int8 arithmetic of one image, no memory (AVX-512 VNNI)",
+            |b| b.iter(&peak),
+        );
     }
     g.bench_function("read int8 model (108 KB)", |b| {
         b.iter(|| read_all(black_box(int8_bytes.bytes())))
