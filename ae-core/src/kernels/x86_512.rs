@@ -85,6 +85,20 @@ unsafe fn dot8_f32_block(block: &[f32], x: &[f32]) -> __m256 {
                 *a = _mm512_add_ps(*a, _mm512_mul_ps(xv, w));
             }
         }
+        reduce8_accumulators(acc)
+    }
+}
+
+/// The sums of eight row accumulators (row `r` in lane `r`), as the portable tree forms them: each
+/// register's two halves added, then [`reduce8_rows`] on the eight rows at once (with its final
+/// `+ 0.0`).
+///
+/// # Safety
+/// The CPU supports AVX-512F and AVX2.
+#[inline(always)]
+unsafe fn reduce8_accumulators(acc: [__m512; 8]) -> __m256 {
+    // SAFETY: register-only instructions on this CPU (the caller's contract).
+    unsafe {
         let mut s8 = [_mm256_setzero_ps(); 8];
         for (s, a) in s8.iter_mut().zip(acc) {
             let (lo, hi) = halves(a);
@@ -254,18 +268,11 @@ pub(crate) unsafe fn encode_f32_packed_images(
                     packed_encoder_block::<false>(block, x, next_x)
                 }
             };
-            // The eight rows' pairwise reductions side by side, as `dot8_f32_block` does them
-            // (one vector store, not eight scalar trees).
-            let mut s8 = [_mm256_setzero_ps(); ENCODER_ROWS];
-            for (s, a) in s8.iter_mut().zip(acc) {
-                // SAFETY: register-only instructions on this CPU (the caller's contract).
-                unsafe {
-                    let (lo, hi) = halves(a);
-                    *s = _mm256_add_ps(lo, hi);
-                }
-            }
-            // SAFETY: as above; `o` is eight floats.
-            unsafe { _mm256_storeu_ps(o.as_mut_ptr(), reduce8_rows(s8)) };
+            // The eight rows reduced side by side, as in `dot8_f32_block` (one vector store,
+            // not eight scalar trees).
+            // SAFETY: register-only instructions on this CPU (the caller's contract); `o` is
+            // eight floats.
+            unsafe { _mm256_storeu_ps(o.as_mut_ptr(), reduce8_accumulators(acc)) };
         }
     }
     for out in outs.iter_mut() {
@@ -469,7 +476,20 @@ unsafe fn packed_decoder_block<const PREFETCH: bool>(block: &[f32], h: &[f32]) -
                 *a = _mm512_add_ps(*a, _mm512_mul_ps(_mm512_set1_ps(x), w));
             }
         }
-        let mut width = LANES / 2;
+        lane_tree(&mut acc, LANES / 2)
+    }
+}
+
+/// The portable reduction tree on lane registers, from `width` on: `acc[l] + acc[l + width]`,
+/// then half the width, down to one; then `+ 0.0`, the portable kernel's empty tail.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `acc` holds at least `2 * width` registers.
+#[cfg(feature = "std")]
+#[inline(always)]
+unsafe fn lane_tree(acc: &mut [__m512], mut width: usize) -> __m512 {
+    // SAFETY: register-only instructions on this CPU (the caller's contract).
+    unsafe {
         while width > 0 {
             for l in 0..width {
                 acc[l] = _mm512_add_ps(acc[l], acc[l + width]);
@@ -558,15 +578,7 @@ unsafe fn packed_decoder_pair(block: &[f32], hs: [&[f32]; 2], share: *const f32)
                 }
             }
         }
-        acc.map(|mut a| {
-            let mut width = LANES / 4;
-            while width > 0 {
-                for l in 0..width {
-                    a[l] = _mm512_add_ps(a[l], a[l + width]);
-                }
-                width /= 2;
-            }
-            _mm512_add_ps(a[0], zero)
-        })
+        let [a0, a1] = &mut acc;
+        [lane_tree(a0, LANES / 4), lane_tree(a1, LANES / 4)]
     }
 }
