@@ -228,7 +228,15 @@ fn prepared_float_agrees(
 #[cfg(feature = "std")]
 #[test]
 fn whole_block_float_shapes_agree_on_every_instruction_set() {
-    for (input, latent) in [(784, 64), (64, 16), (48, 24), (32, 8), (48, 20)] {
+    for (input, latent) in [
+        (784, 64),
+        (64, 16),
+        (48, 24),
+        (32, 8),
+        (48, 20),
+        (36, 16),
+        (100, 32),
+    ] {
         let mut next = stream(input as u64 * 31 + latent as u64);
         let mut values = |n: usize, scale: f32| -> Vec<f32> {
             (0..n)

@@ -179,26 +179,81 @@ pub fn for_row_blocks<W, O, const R: usize>(
     }
 }
 
+/// `out[j] = dot(row j of weights, x)` for every image of a pass, `R` rows at a time for all the
+/// images before the next `R` rows, so that each block of rows comes from memory once and from
+/// L1 for the other images. `block` gets `R` consecutive rows (`R * x.len()` values) and
+/// `single` one of the rows past the last whole block; both compute the single-image kernel's
+/// dot products, so every output is that kernel's.
+#[cfg(feature = "std")]
+#[inline(always)]
+pub(crate) fn row_blocks_across_images<const R: usize>(
+    weights: &[f32],
+    xs: &[&[f32]],
+    outs: &mut [&mut [f32]],
+    mut block: impl FnMut(&[f32], &[f32], &mut [f32; R]),
+    mut single: impl FnMut(&[f32], &[f32]) -> f32,
+) {
+    let len = xs.first().map_or(0, |x| x.len()).max(1);
+    let whole = weights.chunks_exact(R * len);
+    let rest = whole.remainder();
+    for (b, rows) in whole.enumerate() {
+        for (x, out) in xs.iter().zip(outs.iter_mut()) {
+            let o = out
+                .get_mut(R * b..R * (b + 1))
+                .and_then(|o| o.as_chunks_mut::<R>().0.first_mut());
+            if let Some(o) = o {
+                block(rows, x, o);
+            }
+        }
+    }
+    let done = (weights.len() - rest.len()) / len;
+    for (x, out) in xs.iter().zip(outs.iter_mut()) {
+        let rest_out = out.get_mut(done..).unwrap_or_default();
+        for (o, row) in rest_out.iter_mut().zip(rest.chunks_exact(len)) {
+            *o = single(row, x);
+        }
+    }
+}
+
+/// The constants of [`exp_f32`], shared with the vector logistic of `x86_512.rs`, which must
+/// repeat its operations one for one.
+pub(crate) mod exp_consts {
+    /// The range `exp_f32` clamps its argument to: `e^x` stays a normal float.
+    pub const LOW: f32 = -87.0;
+    pub const HIGH: f32 = 88.0;
+    pub const LOG2_E: f32 = core::f32::consts::LOG2_E;
+    /// ln 2 split so that `n * LN2_HI` is exact for |n| < 2^9.
+    pub const LN2_HI: f32 = 0.693_145_75;
+    pub const LN2_LO: f32 = 1.428_606_8e-6;
+    /// Adding and subtracting 1.5 * 2^23 rounds to the nearest integer.
+    pub const ROUND: f32 = 12_582_912.0;
+    /// Taylor coefficients of `e^r` from the innermost: `1/720, 1/120, ... 1`, the last `1`
+    /// being the constant term.
+    pub const TAYLOR: [f32; 7] = [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ];
+}
+
 /// `e^x` for `f32`, branch-free so that it vectorizes; within 4 ulp of the true value for
 /// `x` in `[-87, 88]` and clamped outside (no infinities, no denormals).
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
-    const LOG2_E: f32 = core::f32::consts::LOG2_E;
-    // ln 2 split so that `n * LN2_HI` is exact for |n| < 2^9.
-    const LN2_HI: f32 = 0.693_145_75;
-    const LN2_LO: f32 = 1.428_606_8e-6;
-    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer.
-    const ROUND: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
+    use exp_consts::{HIGH, LN2_HI, LN2_LO, LOG2_E, LOW, ROUND, TAYLOR};
+    let x = x.clamp(LOW, HIGH);
     // `shifted` is 1.5 * 2^23 + n, where one ulp is 1: its bits are ROUND's bits plus n.
     let shifted = x * LOG2_E + ROUND;
     let n = shifted - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
-    // Taylor series of e^r on |r| <= ln2/2; the first omitted term is below 1.3e-7 relative.
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    // Taylor series of e^r on |r| <= ln2/2 in Horner's order; the first omitted term is below
+    // 1.3e-7 relative.
+    let [c720, c120, c24, c6, c2, c1, c0] = TAYLOR;
+    let p = c0 + r * (c1 + r * (c2 + r * (c6 + r * (c24 + r * (c120 + r * c720)))));
     // n is in [-126, 127], so 2^n is a normal float. Integer arithmetic on the bits (rather than
     // `n as i32`, whose saturation x86 cannot vectorize) builds its exponent field.
     let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
@@ -370,6 +425,47 @@ pub fn decode_f32_with(isa: Isa, weights: &[f32], bias: &[f32], h: &[f32], out: 
         avx512 => x86_512::decode_f32(weights, bias, h, out),
         avx2 => x86::decode_f32(weights, bias, h, out),
         portable => decode_f32_portable(weights, bias, h, out),
+    )
+}
+
+/// [`encode_f32_with`] for several images (`xs`, each `x.len()` long, and their `outs`), the
+/// rows outermost where the instruction set has a batch kernel: the same outputs, bit for bit.
+#[cfg(feature = "std")]
+pub(crate) fn encode_f32_images_with(
+    isa: Isa,
+    weights: &[f32],
+    bias: &[f32],
+    xs: &[&[f32]],
+    slope: f32,
+    outs: &mut [&mut [f32]],
+) {
+    dispatch!(isa,
+        avx512 => x86_512::encode_f32_images(weights, bias, xs, slope, outs),
+        avx2 => x86::encode_f32_images(weights, bias, xs, slope, outs),
+        portable => for (x, out) in xs.iter().zip(outs.iter_mut()) {
+            encode_f32_portable(weights, bias, x, slope, out)
+        },
+    )
+}
+
+/// [`decode_f32_with`] for several codes, the rows outermost where the instruction set has a
+/// batch kernel (AVX2; AVX-512 has the packed one of `prepared.rs`): the same outputs.
+#[cfg(feature = "std")]
+pub(crate) fn decode_f32_images_with(
+    isa: Isa,
+    weights: &[f32],
+    bias: &[f32],
+    hs: &[&[f32]],
+    outs: &mut [&mut [f32]],
+) {
+    dispatch!(isa,
+        avx512 => for (h, out) in hs.iter().zip(outs.iter_mut()) {
+            x86_512::decode_f32(weights, bias, h, out)
+        },
+        avx2 => x86::decode_f32_images(weights, bias, hs, outs),
+        portable => for (h, out) in hs.iter().zip(outs.iter_mut()) {
+            decode_f32_portable(weights, bias, h, out)
+        },
     )
 }
 

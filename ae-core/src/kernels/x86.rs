@@ -337,3 +337,71 @@ pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
     );
     super::sigmoid_epilogue(bias, out);
 }
+
+/// [`encode_f32`] for several images, four rows at a time for all of them (their 12.5 KB of
+/// weights, for 784 inputs, stay in L1 across the images). Every output is the single-image
+/// kernel's.
+///
+/// # Safety
+/// The CPU supports AVX2; `xs` and `outs` have the same length.
+#[cfg(feature = "std")]
+#[target_feature(enable = "avx2")]
+pub(crate) fn encode_f32_images(
+    weights: &[f32],
+    bias: &[f32],
+    xs: &[&[f32]],
+    slope: f32,
+    outs: &mut [&mut [f32]],
+) {
+    super::row_blocks_across_images::<4>(
+        weights,
+        xs,
+        outs,
+        |block, x, o| {
+            let len = x.len();
+            let rows = core::array::from_fn(|r| block.get(r * len..(r + 1) * len).unwrap_or(&[]));
+            // SAFETY: this function only runs on CPUs with AVX2.
+            *o = unsafe { dot_f32_rows(rows, x) };
+        },
+        // SAFETY: as above.
+        |row, x| unsafe { dot_f32_rows([row], x)[0] },
+    );
+    for out in outs.iter_mut() {
+        super::leaky_relu_epilogue(bias, slope, out);
+    }
+}
+
+/// [`decode_f32`] for several codes, eight rows at a time for all of them (2 KB of weights for a
+/// latent of 64, in L1 across the codes). Every output is the single-image kernel's.
+///
+/// # Safety
+/// The CPU supports AVX2; `hs` and `outs` have the same length.
+#[cfg(feature = "std")]
+#[target_feature(enable = "avx2")]
+pub(crate) fn decode_f32_images(
+    weights: &[f32],
+    bias: &[f32],
+    hs: &[&[f32]],
+    outs: &mut [&mut [f32]],
+) {
+    let len = hs.first().map_or(0, |h| h.len());
+    if len == 0 || !len.is_multiple_of(LANES) {
+        for (h, out) in hs.iter().zip(outs.iter_mut()) {
+            decode_f32(weights, bias, h, out);
+        }
+        return;
+    }
+    super::row_blocks_across_images::<8>(
+        weights,
+        hs,
+        outs,
+        // SAFETY: this function only runs on CPUs with AVX2; `block` is eight rows of `h.len()`,
+        // a multiple of `LANES`; `o` is 8 floats.
+        |block, h, o| unsafe { _mm256_storeu_ps(o.as_mut_ptr(), dot8_f32_block(block, h)) },
+        // SAFETY: as above.
+        |row, h| unsafe { dot_f32_rows([row], h)[0] },
+    );
+    for out in outs.iter_mut() {
+        super::sigmoid_epilogue(bias, out);
+    }
+}
