@@ -26,6 +26,8 @@ pub mod v6m;
 pub(crate) mod x86;
 #[cfg(ae_core_avx512)]
 pub(crate) mod x86_512;
+#[cfg(ae_core_avx2)]
+pub(crate) mod x86_logistic;
 
 /// Independent accumulators per dot product.
 pub const LANES: usize = 16;
@@ -515,10 +517,16 @@ pub(crate) fn leaky_relu_epilogue(bias: &[f32], slope: f32, out: &mut [f32]) {
 /// Adds the bias to each dot product and applies the logistic function.
 #[inline(always)]
 pub(crate) fn sigmoid_epilogue(bias: &[f32], out: &mut [f32]) {
+    add_bias(bias, out);
+    sigmoid_in_place(out);
+}
+
+/// Adds the bias to each dot product.
+#[inline(always)]
+pub(crate) fn add_bias(bias: &[f32], out: &mut [f32]) {
     for (o, b) in out.iter_mut().zip(bias) {
         *o += b;
     }
-    sigmoid_in_place(out);
 }
 
 /// The logistic function on every value, in a pass of its own, so that the exponentials

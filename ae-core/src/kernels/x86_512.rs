@@ -161,98 +161,9 @@ pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
         // SAFETY: as above.
         |_, row, o| *o = unsafe { dot_f32_rows([row], h)[0] },
     );
-    super::sigmoid_epilogue(bias, out);
-}
-
-/// Vectors the logistic pass keeps in flight: [`exp_f32`](super::exp_f32) is one chain of about
-/// 25 dependent operations, and the scheduler holds only the next few vectors' chains when they
-/// come one after the other (measured: 27 cycles per vector, twice the port limit). Eight
-/// chains side by side, each step for all of them, give it eight ready operations at every step.
-const LOGISTIC_CHAINS: usize = 8;
-
-/// [`super::sigmoid_in_place`] on AVX-512: [`LOGISTIC_CHAINS`] vectors at a time, each step of
-/// [`sigmoid_vectors`] for all of them, then single vectors, then the scalar function for the
-/// last values. Every value is the scalar function's, bit for bit.
-///
-/// # Safety
-/// The CPU supports AVX-512F.
-#[inline(always)]
-pub(crate) unsafe fn sigmoid_in_place(out: &mut [f32]) {
-    let (groups, rest) = out.as_chunks_mut::<{ LOGISTIC_CHAINS * LANES }>();
-    let (vectors, tail) = rest.as_chunks_mut::<LANES>();
-    // SAFETY: the CPU features are the caller's contract; each load and store is one whole
-    // chunk of `out`.
-    unsafe {
-        for g in groups {
-            let p = g.as_mut_ptr();
-            let mut v = [_mm512_setzero_ps(); LOGISTIC_CHAINS];
-            for (i, v) in v.iter_mut().enumerate() {
-                *v = _mm512_loadu_ps(p.add(i * LANES));
-            }
-            for (i, s) in sigmoid_vectors(v).into_iter().enumerate() {
-                _mm512_storeu_ps(p.add(i * LANES), s);
-            }
-        }
-        for v in vectors {
-            let [s] = sigmoid_vectors([_mm512_loadu_ps(v.as_ptr())]);
-            _mm512_storeu_ps(v.as_mut_ptr(), s);
-        }
-    }
-    for o in tail {
-        *o = super::sigmoid_f32(*o);
-    }
-}
-
-/// [`super::sigmoid_f32`] on `N` vectors, operation for operation (multiply and add apart, the
-/// clamp as `max` then `min` with the constant first, so that a NaN passes as in
-/// `f32::clamp`), each step taken for all `N` vectors before the next.
-///
-/// # Safety
-/// The CPU supports AVX-512F.
-#[inline(always)]
-unsafe fn sigmoid_vectors<const N: usize>(z: [__m512; N]) -> [__m512; N] {
-    use super::exp_consts::{HIGH, LN2_HI, LN2_LO, LOG2_E, LOW, ROUND, TAYLOR};
-    // Adding this to the bits of `x * LOG2_E + ROUND` gives `n + 127`, the exponent field of 2^n.
-    const EXPONENT_BIAS: i32 = 127i32.wrapping_sub(ROUND.to_bits() as i32);
-    // SAFETY: register-only AVX-512F instructions (the caller's contract).
-    unsafe {
-        // (Loops, not closures: a closure might be compiled without AVX-512.)
-        let splat = _mm512_set1_ps;
-        let sign = _mm512_set1_epi32(i32::MIN);
-        let mut r = [_mm512_setzero_ps(); N];
-        let mut two_n = [_mm512_setzero_ps(); N];
-        let mut x = z;
-        for x in &mut x {
-            let negated = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(*x), sign));
-            *x = _mm512_min_ps(splat(HIGH), _mm512_max_ps(splat(LOW), negated));
-        }
-        let mut shifted = x;
-        for s in &mut shifted {
-            *s = _mm512_add_ps(_mm512_mul_ps(*s, splat(LOG2_E)), splat(ROUND));
-        }
-        for i in 0..N {
-            let n = _mm512_sub_ps(shifted[i], splat(ROUND));
-            let hi = _mm512_sub_ps(x[i], _mm512_mul_ps(n, splat(LN2_HI)));
-            r[i] = _mm512_sub_ps(hi, _mm512_mul_ps(n, splat(LN2_LO)));
-            let bits = _mm512_add_epi32(
-                _mm512_castps_si512(shifted[i]),
-                _mm512_set1_epi32(EXPONENT_BIAS),
-            );
-            two_n[i] = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(bits));
-        }
-        let mut p = [splat(TAYLOR[0]); N];
-        for c in &TAYLOR[1..] {
-            for i in 0..N {
-                p[i] = _mm512_add_ps(splat(*c), _mm512_mul_ps(r[i], p[i]));
-            }
-        }
-        let one = splat(1.0);
-        for i in 0..N {
-            let e = _mm512_mul_ps(p[i], two_n[i]);
-            p[i] = _mm512_div_ps(one, _mm512_add_ps(one, e));
-        }
-        p
-    }
+    super::add_bias(bias, out);
+    // SAFETY: this function only runs on CPUs with AVX-512F.
+    unsafe { super::x86_logistic::sigmoid_in_place::<__m512, 8>(out) };
 }
 
 /// Rows per packed float block: one output row per lane.
@@ -519,7 +430,7 @@ pub(crate) unsafe fn decode_f32_packed_images(
     // each block's sixteen outputs, made the decoder 25-60% slower).
     for out in outs.iter_mut() {
         // SAFETY: this CPU has AVX-512F (the caller's contract).
-        unsafe { sigmoid_in_place(out) };
+        unsafe { super::x86_logistic::sigmoid_in_place::<__m512, 8>(out) };
     }
 }
 
@@ -655,76 +566,5 @@ unsafe fn packed_decoder_pair(block: &[f32], hs: [&[f32]; 2], share: *const f32)
         }
         let [a0, a1] = &mut acc;
         [lane_tree(a0, LANES / 4), lane_tree(a1, LANES / 4)]
-    }
-}
-
-#[cfg(all(test, feature = "std"))]
-mod tests {
-    use super::*;
-
-    #[target_feature(enable = "avx512f,avx2")]
-    fn vector_logistic(values: &mut [f32]) {
-        // SAFETY: this function only runs on CPUs with AVX-512F.
-        unsafe { sigmoid_in_place(values) }
-    }
-
-    /// Every value of the interleaved logistic is [`super::super::sigmoid_f32`]'s, in the
-    /// groups of eight vectors, the single vectors and the scalar tail: special values (a NaN
-    /// must stay a NaN, as through `f32::clamp`), the clamp's edges and random bit patterns.
-    #[test]
-    fn vector_logistic_is_the_scalar_one_bit_for_bit() {
-        if !std::is_x86_feature_detected!("avx512f") {
-            return;
-        }
-        let mut values = std::vec![
-            0.0f32,
-            -0.0,
-            1.0,
-            -1.0,
-            0.5,
-            87.0,
-            -87.0,
-            88.0,
-            -88.0,
-            86.9,
-            -87.1,
-            1e4,
-            -1e4,
-            f32::MAX,
-            f32::MIN,
-            f32::MIN_POSITIVE,
-            1e-40,
-            -1e-40,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NAN,
-        ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        while values.len() < 3 * LOGISTIC_CHAINS * LANES + 2 * LANES + 7 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let bits = (state >> 32) as u32;
-            // Half of them anywhere, half in the range that matters, [-20, 20].
-            values.push(if state & 1 == 0 {
-                f32::from_bits(bits)
-            } else {
-                (bits as f32 / u32::MAX as f32 - 0.5) * 40.0
-            });
-        }
-        for len in [values.len(), LOGISTIC_CHAINS * LANES + 3, LANES - 1] {
-            let input = &values[..len];
-            let mut got = input.to_vec();
-            // SAFETY: the CPU has AVX-512F, checked above.
-            unsafe { vector_logistic(&mut got) };
-            for (k, (&x, &y)) in input.iter().zip(&got).enumerate() {
-                let want = super::super::sigmoid_f32(x);
-                if want.is_nan() {
-                    assert!(y.is_nan(), "value {k}: sigmoid({x}) = {y}, not NaN");
-                } else {
-                    assert_eq!(y.to_bits(), want.to_bits(), "value {k}: sigmoid({x})");
-                }
-            }
-        }
     }
 }
