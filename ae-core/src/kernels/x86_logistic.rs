@@ -258,8 +258,11 @@ mod tests {
         unsafe { sigmoid_in_place::<__m512, 8>(values) }
     }
 
-    /// The pass on every instruction set this CPU has, with its vector width and chain count.
-    fn passes() -> std::vec::Vec<(&'static str, usize, unsafe fn(&mut [f32]))> {
+    /// A logistic pass: its instruction set, the values of one group of vectors, the function.
+    type Pass = (&'static str, usize, unsafe fn(&mut [f32]));
+
+    /// The pass on every instruction set this CPU has.
+    fn passes() -> std::vec::Vec<Pass> {
         let mut passes = std::vec::Vec::new();
         if std::is_x86_feature_detected!("avx2") {
             passes.push(("avx2", 4 * 8, logistic_avx2 as unsafe fn(&mut [f32])));
