@@ -217,6 +217,38 @@ pub(crate) fn row_blocks_across_images<const R: usize>(
     }
 }
 
+/// [`encode_f32`] for several images on an instruction set's dot products: `dots` for `R` rows
+/// at once, `dot` for one row (both the single-image kernel's, so every output is its own),
+/// `R` rows at a time for all the images ([`row_blocks_across_images`]), then the epilogue.
+#[cfg(feature = "std")]
+#[inline(always)]
+pub(crate) fn encode_f32_images_on<const R: usize>(
+    weights: &[f32],
+    bias: &[f32],
+    xs: &[&[f32]],
+    slope: f32,
+    outs: &mut [&mut [f32]],
+    mut dots: impl FnMut([&[f32]; R], &[f32]) -> [f32; R],
+    dot: impl FnMut(&[f32], &[f32]) -> f32,
+) {
+    row_blocks_across_images::<R>(
+        weights,
+        xs,
+        outs,
+        |block, x, o| {
+            let len = x.len();
+            *o = dots(
+                core::array::from_fn(|r| block.get(r * len..(r + 1) * len).unwrap_or(&[])),
+                x,
+            );
+        },
+        dot,
+    );
+    for out in outs.iter_mut() {
+        leaky_relu_epilogue(bias, slope, out);
+    }
+}
+
 /// The constants of [`exp_f32`], shared with the vector logistic of `x86_512.rs`, which must
 /// repeat its operations one for one.
 pub(crate) mod exp_consts {

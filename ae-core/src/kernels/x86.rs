@@ -355,22 +355,17 @@ pub(crate) fn encode_f32_images(
     slope: f32,
     outs: &mut [&mut [f32]],
 ) {
-    super::row_blocks_across_images::<4>(
+    super::encode_f32_images_on::<4>(
         weights,
+        bias,
         xs,
+        slope,
         outs,
-        |block, x, o| {
-            let len = x.len();
-            let rows = core::array::from_fn(|r| block.get(r * len..(r + 1) * len).unwrap_or(&[]));
-            // SAFETY: this function only runs on CPUs with AVX2.
-            *o = unsafe { dot_f32_rows(rows, x) };
-        },
+        // SAFETY: this function only runs on CPUs with AVX2.
+        |rows, x| unsafe { dot_f32_rows(rows, x) },
         // SAFETY: as above.
         |row, x| unsafe { dot_f32_rows([row], x)[0] },
     );
-    for out in outs.iter_mut() {
-        super::leaky_relu_epilogue(bias, slope, out);
-    }
 }
 
 /// [`decode_f32`] for several codes, eight rows at a time for all of them (2 KB of weights for a

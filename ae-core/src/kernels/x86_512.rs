@@ -349,22 +349,17 @@ pub(crate) unsafe fn encode_f32_images(
     slope: f32,
     outs: &mut [&mut [f32]],
 ) {
-    super::row_blocks_across_images::<8>(
+    super::encode_f32_images_on::<8>(
         weights,
+        bias,
         xs,
+        slope,
         outs,
-        |block, x, o| {
-            let len = x.len();
-            let rows = core::array::from_fn(|r| block.get(r * len..(r + 1) * len).unwrap_or(&[]));
-            // SAFETY: this function only runs on CPUs with AVX-512F and AVX2.
-            *o = unsafe { dot_f32_rows(rows, x) };
-        },
+        // SAFETY: this function only runs on CPUs with AVX-512F and AVX2.
+        |rows, x| unsafe { dot_f32_rows(rows, x) },
         // SAFETY: as above.
         |row, x| unsafe { dot_f32_rows([row], x)[0] },
     );
-    for out in outs.iter_mut() {
-        super::leaky_relu_epilogue(bias, slope, out);
-    }
 }
 
 /// [`decode_f32_packed`] for several codes, block by block for all of them (a block's 4 KB of
