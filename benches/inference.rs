@@ -93,8 +93,9 @@ fn float_peak() -> Option<impl Fn() -> f32> {
     std::arch::is_x86_feature_detected!("avx512f").then_some(|| unsafe { run() })
 }
 
-/// [`float_peak`] on 256-bit vectors (AVX2): 12,544 multiplies and 12,544 adds, what the AVX2
-/// kernels of a CPU without AVX-512 (AMD Zen 3) run for one image.
+/// [`float_peak`] on 256-bit vectors (AVX2): the 12,544 multiplies and 12,544 adds that the
+/// AVX2 kernels of a CPU without AVX-512 (AMD Zen 3) run for one image (the loop runs 12,552 of
+/// each), in twelve independent chains with no memory traffic. `None` without AVX2.
 #[cfg(target_arch = "x86_64")]
 fn float_peak_avx2() -> Option<impl Fn() -> f32> {
     use std::arch::x86_64::*;

@@ -78,6 +78,8 @@ fn in_passes(
     per_output: usize,
     mut pass: impl FnMut(&[&[f32]], &mut [&mut [f32]]),
 ) {
+    // The parser refuses empty layers, so neither is 0 (and `out` is always written).
+    debug_assert!(per_input > 0 && per_output > 0);
     let chunks = x
         .chunks(IMAGES * per_input.max(1))
         .zip(out.chunks_mut(IMAGES * per_output.max(1)));

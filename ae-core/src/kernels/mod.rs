@@ -183,10 +183,12 @@ pub fn for_row_blocks<W, O, const R: usize>(
 
 /// `out[j] = dot(row j of weights, x)` for every image of a pass, `R` rows at a time for all the
 /// images before the next `R` rows, so that each block of rows comes from memory once and from
-/// L1 for the other images. `block` gets `R` consecutive rows (`R * x.len()` values) and
-/// `single` one of the rows past the last whole block; both compute the single-image kernel's
-/// dot products, so every output is that kernel's.
-#[cfg(feature = "std")]
+/// L1 for the other images. The rows are as long as the first input (the batches of
+/// `prepared.rs` give every input the model's length); `block` gets `R` consecutive rows and
+/// `single` one of the rows past the last whole block, each with the input, which may be of
+/// another length (the callers' kernels read no more of either than both hold). Both compute the
+/// single-image kernel's dot products, so every output is that kernel's.
+#[cfg(all(feature = "std", ae_core_avx2))]
 #[inline(always)]
 pub(crate) fn row_blocks_across_images<const R: usize>(
     weights: &[f32],
@@ -220,7 +222,7 @@ pub(crate) fn row_blocks_across_images<const R: usize>(
 /// [`encode_f32`] for several images on an instruction set's dot products: `dots` for `R` rows
 /// at once, `dot` for one row (both the single-image kernel's, so every output is its own),
 /// `R` rows at a time for all the images ([`row_blocks_across_images`]), then the epilogue.
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", ae_core_avx2))]
 #[inline(always)]
 pub(crate) fn encode_f32_images_on<const R: usize>(
     weights: &[f32],
@@ -249,7 +251,7 @@ pub(crate) fn encode_f32_images_on<const R: usize>(
     }
 }
 
-/// The constants of [`exp_f32`], shared with the vector logistic of `x86_512.rs`, which must
+/// The constants of [`exp_f32`], shared with the vector logistic of `x86_logistic.rs`, which must
 /// repeat its operations one for one.
 pub(crate) mod exp_consts {
     /// The range `exp_f32` clamps its argument to: `e^x` stays a normal float.

@@ -345,7 +345,7 @@ pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
 /// kernel's.
 ///
 /// # Safety
-/// The CPU supports AVX2; `xs` and `outs` have the same length.
+/// The CPU supports AVX2.
 #[cfg(feature = "std")]
 #[target_feature(enable = "avx2")]
 pub(crate) fn encode_f32_images(
@@ -372,7 +372,7 @@ pub(crate) fn encode_f32_images(
 /// latent of 64, in L1 across the codes). Every output is the single-image kernel's.
 ///
 /// # Safety
-/// The CPU supports AVX2; `hs` and `outs` have the same length.
+/// The CPU supports AVX2.
 #[cfg(feature = "std")]
 #[target_feature(enable = "avx2")]
 pub(crate) fn decode_f32_images(
@@ -382,7 +382,10 @@ pub(crate) fn decode_f32_images(
     outs: &mut [&mut [f32]],
 ) {
     let len = hs.first().map_or(0, |h| h.len());
-    if len == 0 || !len.is_multiple_of(LANES) {
+    // The eight-row blocks are `8 * len` weights and `dot8_f32_block` reads `8 * h.len()`: codes
+    // of other lengths (no caller passes them) take the single-code kernel, which reads no
+    // further than the weights go.
+    if len == 0 || !len.is_multiple_of(LANES) || hs.iter().any(|h| h.len() != len) {
         for (h, out) in hs.iter().zip(outs.iter_mut()) {
             decode_f32(weights, bias, h, out);
         }
@@ -402,5 +405,37 @@ pub(crate) fn decode_f32_images(
         super::add_bias(bias, out);
         // SAFETY: this function only runs on CPUs with AVX2.
         unsafe { super::x86_logistic::sigmoid_in_place::<__m256, 4>(out) };
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    /// Codes of different lengths in one call (which `prepared.rs` never makes) take the
+    /// single-code kernel: the same outputs as one call per code, and no read past the weights
+    /// (the second code is twice as long as the first, whose length sizes the blocks).
+    #[test]
+    fn batch_decoder_takes_codes_of_other_lengths_one_at_a_time() {
+        if !std::is_x86_feature_detected!("avx2") {
+            std::eprintln!("skipped: this CPU has no AVX2");
+            return;
+        }
+        let (rows, len) = (24, 16);
+        let weights: std::vec::Vec<f32> =
+            (0..rows * len).map(|k| (k as f32 * 0.37).sin()).collect();
+        let bias: std::vec::Vec<f32> = (0..rows).map(|k| k as f32 * 0.01).collect();
+        let short: std::vec::Vec<f32> = (0..len).map(|k| (k as f32 * 0.11).cos()).collect();
+        let long: std::vec::Vec<f32> = (0..2 * len).map(|k| (k as f32 * 0.13).cos()).collect();
+        let mut want = [std::vec![0.0f32; rows], std::vec![0.0f32; rows]];
+        for (h, out) in [&short, &long].into_iter().zip(want.iter_mut()) {
+            // SAFETY: the CPU has AVX2, checked above.
+            unsafe { decode_f32(&weights, &bias, h, out) };
+        }
+        let (mut a, mut b) = (std::vec![0.0f32; rows], std::vec![0.0f32; rows]);
+        // SAFETY: as above.
+        unsafe { decode_f32_images(&weights, &bias, &[&short, &long], &mut [&mut a, &mut b]) };
+        assert_eq!(a, want[0]);
+        assert_eq!(b, want[1]);
     }
 }

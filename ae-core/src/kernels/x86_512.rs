@@ -339,10 +339,10 @@ unsafe fn packed_encoder_block<const PREFETCH: bool>(
 /// measured no faster). Every output is the single-image kernel's.
 ///
 /// # Safety
-/// The CPU supports AVX-512F and AVX2; `xs` and `outs` have the same length.
+/// The CPU supports AVX-512F and AVX2.
 #[cfg(feature = "std")]
 #[target_feature(enable = "avx512f,avx2")]
-pub(crate) unsafe fn encode_f32_images(
+pub(crate) fn encode_f32_images(
     weights: &[f32],
     bias: &[f32],
     xs: &[&[f32]],
