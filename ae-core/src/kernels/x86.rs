@@ -335,9 +335,8 @@ pub fn decode_f32(weights: &[f32], bias: &[f32], h: &[f32], out: &mut [f32]) {
         // SAFETY: as above.
         |_, row, o| *o = unsafe { dot_f32_rows([row], h)[0] },
     );
-    super::add_bias(bias, out);
     // SAFETY: this function only runs on CPUs with AVX2.
-    unsafe { super::x86_logistic::sigmoid_in_place::<__m256, 4>(out) };
+    unsafe { super::x86_logistic::sigmoid_epilogue_avx2(bias, out) };
 }
 
 /// [`encode_f32`] for several images, four rows at a time for all of them (their 12.5 KB of
@@ -402,9 +401,8 @@ pub(crate) fn decode_f32_images(
         |row, h| unsafe { dot_f32_rows([row], h)[0] },
     );
     for out in outs.iter_mut() {
-        super::add_bias(bias, out);
         // SAFETY: this function only runs on CPUs with AVX2.
-        unsafe { super::x86_logistic::sigmoid_in_place::<__m256, 4>(out) };
+        unsafe { super::x86_logistic::sigmoid_epilogue_avx2(bias, out) };
     }
 }
 
