@@ -10,6 +10,13 @@
 //! coded image (step byte and range-coded payload). The SHA-256 of the model file that made the
 //! codes lets `decompress` refuse a different model instead of producing garbage. A batch is one
 //! file. Version 1 files (always raw, no `coding` field) still parse.
+//!
+//! Writing takes the codes in pieces ([`CodeHead::write`]): `ae compress` codes its chunks on
+//! several threads, and gathering them into one buffer, then copying that into a second one for
+//! the header and checksum, cost about 0.7 ms of page faults and copies on 10,000 images, which
+//! only one thread could do, at the end.
+
+use std::io::{IoSlice, Write};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -91,6 +98,105 @@ pub struct CodeFile<'a> {
     pub codes: &'a [u8],
 }
 
+/// A code file's fields but its codes: what [`CodeHead::write`] puts before the codes it is
+/// given in pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeHead {
+    /// SHA-256 of the model file.
+    pub model_sha256: [u8; 32],
+    /// Pixels per image.
+    pub input: u32,
+    /// Latent dimensions per image.
+    pub latent: u32,
+    /// Image height.
+    pub rows: u32,
+    /// Image width.
+    pub cols: u32,
+    /// Images.
+    pub count: u32,
+    /// How the codes are laid out.
+    pub coding: Coding,
+}
+
+impl CodeHead {
+    /// Writes the code file (version 2) whose codes are `pieces` one after the other: the bytes
+    /// [`CodeFile::to_bytes`] gives for their concatenation, without gathering them first.
+    /// Returns the file's length. The header's encoding failing (it cannot with postcard's
+    /// encoder) is an [`std::io::Error`] holding [`CodeFileError::Encode`].
+    pub fn write(&self, pieces: &[&[u8]], out: &mut impl Write) -> std::io::Result<u64> {
+        let codes_len: usize = pieces.iter().map(|piece| piece.len()).sum();
+        let prefix = self.prefix(codes_len).map_err(std::io::Error::other)?;
+        let crc = crc_of(&prefix, pieces);
+        let mut slices = Vec::with_capacity(pieces.len() + 2);
+        slices.push(IoSlice::new(&prefix));
+        slices.extend(pieces.iter().map(|piece| IoSlice::new(piece)));
+        slices.push(IoSlice::new(&crc));
+        write_all_vectored(out, &mut slices)?;
+        Ok((prefix.len() + codes_len + crc.len()) as u64)
+    }
+
+    /// What comes before the codes. postcard writes the struct `WireV2` as its fields one after
+    /// the other, and its byte slice as a varint length and the bytes: the head, the coding,
+    /// then the length of the codes.
+    fn prefix(&self, codes_len: usize) -> Result<Vec<u8>, CodeFileError> {
+        let head = WireHead {
+            magic: MAGIC,
+            version: VERSION,
+            model_sha256: self.model_sha256,
+            input: self.input,
+            latent: self.latent,
+            rows: self.rows,
+            cols: self.cols,
+            count: self.count,
+        };
+        let mut prefix =
+            postcard::to_stdvec(&(head, self.coding)).map_err(CodeFileError::Encode)?;
+        push_varint(&mut prefix, codes_len);
+        Ok(prefix)
+    }
+
+    /// The code file of these fields and `codes`.
+    pub fn with_codes(self, codes: &[u8]) -> CodeFile<'_> {
+        CodeFile {
+            model_sha256: self.model_sha256,
+            input: self.input,
+            latent: self.latent,
+            rows: self.rows,
+            cols: self.cols,
+            count: self.count,
+            coding: self.coding,
+            codes,
+        }
+    }
+}
+
+/// The CRC-32 that ends the file, over everything before it (the same CRC as
+/// [`ae_core::format::crc32`], which the reader checks; `crc32fast` takes 457 KB in a few
+/// microseconds instead of a quarter of a millisecond).
+fn crc_of(prefix: &[u8], pieces: &[&[u8]]) -> [u8; 4] {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(prefix);
+    for piece in pieces {
+        crc.update(piece);
+    }
+    crc.finalize().to_le_bytes()
+}
+
+/// `Write::write_all` for several buffers in few system calls (`write_all_vectored` is not
+/// stable yet).
+fn write_all_vectored(out: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut slices, written),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// The fields every version starts with. postcard writes a nested struct inline, so the wire bytes
 /// are those of the flat field list in the module docs.
 #[derive(Serialize, Deserialize)]
@@ -112,19 +218,13 @@ struct WireV1<'a> {
     codes: &'a [u8],
 }
 
-#[derive(Serialize, Deserialize)]
+/// Read only: [`CodeHead::write`] writes the same bytes field by field.
+#[derive(Deserialize)]
 struct WireV2<'a> {
     head: WireHead,
     coding: Coding,
-    #[serde(borrow, serialize_with = "serialize_bytes")]
+    #[serde(borrow)]
     codes: &'a [u8],
-}
-
-/// Writes `bytes` in one piece. Postcard stores a byte slice and a sequence of `u8` the same
-/// way (a varint length, then the bytes), but serde hands a `&[u8]` over as a sequence, one
-/// element call per byte: about 2 ms for the codes of 10,000 images.
-fn serialize_bytes<S: serde::Serializer>(bytes: &&[u8], serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_bytes(bytes)
 }
 
 impl WireHead {
@@ -149,17 +249,21 @@ pub fn model_id(model_bytes: &[u8]) -> [u8; 32] {
 
 /// Appends one entropy-coded image with its varint length prefix.
 pub fn push_coded(codes: &mut Vec<u8>, coded: &[u8]) {
-    let mut len = coded.len();
+    push_varint(codes, coded.len());
+    codes.extend_from_slice(coded);
+}
+
+/// Appends `value` as postcard and the records here write lengths: seven bits a byte, low first.
+fn push_varint(bytes: &mut Vec<u8>, mut value: usize) {
     loop {
-        let byte = (len & 0x7F) as u8;
-        len >>= 7;
-        if len == 0 {
-            codes.push(byte);
+        let byte = (value & 0x7F) as u8;
+        value >>= 7;
+        if value == 0 {
+            bytes.push(byte);
             break;
         }
-        codes.push(byte | 0x80);
+        bytes.push(byte | 0x80);
     }
-    codes.extend_from_slice(coded);
 }
 
 /// Splits off one varint-prefixed record; `None` when it is cut off or its prefix is malformed.
@@ -180,29 +284,28 @@ fn take_record(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 impl<'a> CodeFile<'a> {
+    /// Everything but the codes.
+    pub fn head(&self) -> CodeHead {
+        CodeHead {
+            model_sha256: self.model_sha256,
+            input: self.input,
+            latent: self.latent,
+            rows: self.rows,
+            cols: self.cols,
+            count: self.count,
+            coding: self.coding,
+        }
+    }
+
     /// Encodes the file (version 2) with its CRC. A failure is an error, never a file holding
     /// only a checksum.
     pub fn to_bytes(&self) -> Result<Vec<u8>, CodeFileError> {
-        let wire = WireV2 {
-            head: WireHead {
-                magic: MAGIC,
-                version: VERSION,
-                model_sha256: self.model_sha256,
-                input: self.input,
-                latent: self.latent,
-                rows: self.rows,
-                cols: self.cols,
-                count: self.count,
-            },
-            coding: self.coding,
-            codes: self.codes,
-        };
-        // Room for the header (at most 100 bytes), the codes and the CRC, so that the codes are
-        // copied once.
-        let room = Vec::with_capacity(self.codes.len() + 128);
-        let mut bytes = postcard::to_extend(&wire, room).map_err(CodeFileError::Encode)?;
-        let crc = ae_core::format::crc32(&bytes);
-        bytes.extend_from_slice(&crc.to_le_bytes());
+        let prefix = self.head().prefix(self.codes.len())?;
+        let crc = crc_of(&prefix, &[self.codes]);
+        let mut bytes = Vec::with_capacity(prefix.len() + self.codes.len() + crc.len());
+        bytes.extend_from_slice(&prefix);
+        bytes.extend_from_slice(self.codes);
+        bytes.extend_from_slice(&crc);
         Ok(bytes)
     }
 
@@ -422,7 +525,123 @@ mod tests {
         );
     }
 
+    /// The version-2 bytes as postcard writes the whole struct, and the CRC the parser checks:
+    /// an encoder written apart from [`CodeHead::write`], to compare it with.
+    fn postcard_reference(head: &CodeHead, codes: &[u8]) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Reference<'a> {
+            head: WireHead,
+            coding: Coding,
+            #[serde(serialize_with = "as_bytes")]
+            codes: &'a [u8],
+        }
+        fn as_bytes<S: serde::Serializer>(b: &&[u8], s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(b)
+        }
+        let mut bytes = postcard::to_stdvec(&Reference {
+            head: WireHead {
+                magic: MAGIC,
+                version: VERSION,
+                model_sha256: head.model_sha256,
+                input: head.input,
+                latent: head.latent,
+                rows: head.rows,
+                cols: head.cols,
+                count: head.count,
+            },
+            coding: head.coding,
+            codes,
+        })
+        .unwrap();
+        let crc = ae_core::format::crc32(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    /// Takes at most `step` bytes a call, and fails every third call with `Interrupted`.
+    struct Trickle {
+        bytes: Vec<u8>,
+        step: usize,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            if self.calls.is_multiple_of(3) {
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.step);
+            self.bytes.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_writer_that_fails_fails_the_write() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let head = CodeFile::parse(&sample(&[1, 2])).unwrap().head();
+        let e = head.write(&[&[1, 2]], &mut Full).unwrap_err();
+        assert_eq!(e.to_string(), "disk full");
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Ok(0)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let e = head.write(&[&[1, 2]], &mut Closed).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WriteZero);
+    }
+
     proptest! {
+        #[test]
+        fn codes_written_in_pieces_are_the_file_of_their_concatenation(
+            codes in proptest::collection::vec(any::<u8>(), 0..20_000),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+            entropy in any::<bool>(),
+            count in any::<u32>(),
+            step in 1usize..5_000,
+        ) {
+            // Lengths on both sides of the varint's one-, two- and three-byte forms come up.
+            let head = CodeHead {
+                model_sha256: [5; 32],
+                input: 784,
+                latent: 64,
+                rows: 28,
+                cols: 28,
+                count,
+                coding: if entropy { Coding::Entropy } else { Coding::Raw },
+            };
+            let mut at: Vec<usize> = cuts.iter().map(|c| c.index(codes.len() + 1)).collect();
+            at.sort_unstable();
+            let mut pieces = Vec::new();
+            let mut from = 0;
+            for &to in at.iter().chain([codes.len()].iter()) {
+                pieces.push(&codes[from..to]);
+                from = to;
+            }
+            let expected = postcard_reference(&head, &codes);
+            let mut out = Trickle { bytes: Vec::new(), step, calls: 0 };
+            let len = head.write(&pieces, &mut out).unwrap();
+            prop_assert_eq!(len, expected.len() as u64);
+            prop_assert!(out.bytes == expected, "bytes differ from the reference encoding");
+            prop_assert!(head.with_codes(&codes).to_bytes().unwrap() == expected);
+        }
+
         #[test]
         fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..200), seal in any::<bool>()) {
             let mut b = b"TNAC".to_vec();

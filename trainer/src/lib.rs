@@ -30,6 +30,7 @@ pub mod pipeline;
 pub mod quantize;
 pub mod report;
 pub mod simd;
+pub mod spread;
 pub mod summary;
 pub mod train;
 

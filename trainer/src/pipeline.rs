@@ -10,7 +10,9 @@
 //! A worker with nothing to do spins for [`SPIN`] before it sleeps. Measured on the two-core
 //! virtual machines this project is benchmarked on, a thread woken on an idle core started up to
 //! 2.5 ms late about half the time, which is a tenth of compressing 10,000 images; a reader that
-//! hands over a chunk every half millisecond never lets a spinning worker sleep.
+//! hands over a chunk every half millisecond never lets a spinning worker sleep. For the same
+//! reason the reader steps to another core after spawning each worker ([`crate::spread`]):
+//! otherwise the new worker waits behind it, on its core, for up to a few milliseconds.
 //!
 //! The first failure in input order wins, as in the plain loop: after an item fails nothing more
 //! is read or taken, the items already taken (all of them earlier or later than the failing one,
@@ -152,13 +154,15 @@ where
     let (mut results, read_result) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                scope.spawn(|| {
+                let handle = scope.spawn(|| {
                     let mut results = Vec::new();
                     while let Some(item) = shared.next() {
                         run(item, &mut results);
                     }
                     results
-                })
+                });
+                crate::spread::step_aside();
+                handle
             })
             .collect();
         let mut results = Vec::new();

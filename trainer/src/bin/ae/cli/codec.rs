@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ae_core::format::{Int8Ref, ModelRef};
 use ae_core::prepared::PreparedInt8;
-use trainer::codec::{model_id, push_coded, CodeFile, Coding};
+use trainer::codec::{model_id, push_coded, CodeFile, CodeHead, Coding};
 use trainer::data::{idx, picture, ImageSet};
 use trainer::error::ImagesFor;
 use trainer::eval::psnr;
@@ -184,11 +184,12 @@ fn rate_of(a: &CompressArgs, model: &Int8Ref<'_>) -> Result<Rate> {
     Ok(rate)
 }
 
-/// What `compress` has coded: the code file's `coding`, its codes, the images for `--stats`,
-/// and where each image came from (to name it in errors).
+/// What `compress` has coded: the code file's `coding`, its codes in the chunks they were coded
+/// in (written one after the other, never gathered), the images for `--stats`, and where each
+/// image came from (to name it in errors).
 struct Coded {
     coding: Coding,
-    codes: Vec<u8>,
+    pieces: Vec<Vec<u8>>,
     inputs: Inputs,
 }
 
@@ -296,18 +297,15 @@ fn code_inputs(
             Rate::Raw => Coding::Raw,
             Rate::Step(_) | Rate::MaxBytes(_) => Coding::Entropy,
         },
-        codes: Vec::new(),
+        pieces: Vec::with_capacity(done.outputs.len()),
         inputs: Inputs {
             set: ImageSet::empty(rows, cols),
             sources: Vec::new(),
         },
     };
-    coded
-        .codes
-        .reserve_exact(done.outputs.iter().map(|c| c.codes.len()).sum());
     for chunk in done.outputs {
         coded.inputs.add_sources(&chunk.sources, chunk.continues);
-        coded.codes.extend_from_slice(&chunk.codes);
+        coded.pieces.push(chunk.codes);
         if let Some(pixels) = chunk.pixels {
             coded
                 .inputs
@@ -378,12 +376,12 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     let prepared = PreparedInt8::new(model);
     let Coded {
         coding,
-        codes,
+        pieces,
         inputs,
     } = code_inputs(a, &model, &prepared, rate, (rows, cols), threads)?;
     let count = u32::try_from(inputs.count())
         .map_err(|_| CliError::Usage("more than 2^32 images in one code file".into()))?;
-    let file = CodeFile {
+    let head = CodeHead {
         model_sha256: model_id(bytes.bytes()),
         input: input as u32,
         latent: latent as u32,
@@ -391,16 +389,18 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
         cols: cols as u32,
         count,
         coding,
-        codes: &codes,
     };
-    let out = file.to_bytes().map_err(|source| Error::CodeFile {
-        path: a.output.clone(),
-        source,
+    let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+    let mut file_bytes = 0;
+    fsio::write_atomic_with(&a.output, |out| {
+        file_bytes = head.write(&pieces, out)?;
+        Ok(())
     })?;
-    fsio::write_atomic(&a.output, &out)?;
     if a.stats {
+        let codes = pieces.concat();
+        let file = head.with_codes(&codes);
         let pool = batch::pool(threads).map_err(Error::Threads)?;
-        pool.install(|| print_stats(&model, &prepared, &inputs.set, &file, out.len(), a.json))?;
+        pool.install(|| print_stats(&model, &prepared, &inputs.set, &file, file_bytes, a.json))?;
     }
     Ok(())
 }
@@ -411,7 +411,7 @@ fn print_stats(
     prepared: &PreparedInt8<'_>,
     set: &ImageSet,
     file: &CodeFile<'_>,
-    file_bytes: usize,
+    file_bytes: u64,
     json: bool,
 ) -> Result<()> {
     let input = model.dims().input as usize;
