@@ -11,8 +11,8 @@
 //! virtual machines this project is benchmarked on, a thread woken on an idle core started up to
 //! 2.5 ms late about half the time, which is a tenth of compressing 10,000 images; a reader that
 //! hands over a chunk every half millisecond never lets a spinning worker sleep. For the same
-//! reason the reader steps to another core after spawning each worker ([`crate::spread`]):
-//! otherwise the new worker waits behind it, on its core, for up to a few milliseconds.
+//! reason each worker starts by leaving the reader's core ([`crate::spread`]): otherwise a new
+//! worker can wait behind the reader, on its core, for a few milliseconds.
 //!
 //! The first failure in input order wins, as in the plain loop: after an item fails nothing more
 //! is read or taken, the items already taken (all of them earlier or later than the failing one,
@@ -22,6 +22,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+use crate::spread::Spawner;
 
 /// How long a worker without work spins before it sleeps.
 pub const SPIN: Duration = Duration::from_millis(2);
@@ -151,17 +153,19 @@ where
         }
         results.push((index, result));
     };
+    let spawner = Spawner::here();
     let (mut results, read_result) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let handle = scope.spawn(|| {
+                    spawner.leave();
                     let mut results = Vec::new();
                     while let Some(item) = shared.next() {
                         run(item, &mut results);
                     }
                     results
                 });
-                crate::spread::step_aside();
+                spawner.yield_to_new();
                 handle
             })
             .collect();

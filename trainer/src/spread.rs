@@ -1,26 +1,55 @@
 //! New threads start on a core of their own, not behind the thread that spawned them.
 //!
-//! Linux queues a new thread on the core of the thread that spawns it. On the two-core virtual
-//! machines this project is measured on, the idle core did not take the new thread over until
-//! the spawner's time slice ended or blocked: a worker spawned by a busy thread started 1-4 ms
-//! late (median 2.3 ms over 30 spawns), and two 5 ms jobs, one on the spawner and one on the new
-//! thread, took 8.5-9 ms instead of 5. In `ae compress` (about 25 ms on two threads) that is the
-//! coder's first chunks sitting idle while the reader runs alone.
+//! Linux often queues a new thread on the core of the thread that spawns it. On the two-core
+//! virtual machines this project is measured on, the idle core did not take the new thread over
+//! until the spawner's time slice ended or it blocked: a worker spawned by a busy thread started
+//! 1-4 ms late (median 2.3 ms over 30 spawns), and two 5 ms jobs, one on the spawner and one on
+//! the new thread, took 8.5-9 ms instead of 5. In `ae compress` (about 25 ms on two threads)
+//! that is the coder's first chunks waiting while the reader runs alone.
 //!
-//! [`step_aside`], called by the spawner right after a spawn, moves the spawner to the next core
-//! it may run on and at once gives back the set of cores it had: the new thread keeps the old
-//! core to itself, the spawner goes on where it now is, and no thread stays pinned. The kernel
-//! migrates a running thread at once; the step took about 90 µs, and the two 5 ms jobs then took
-//! 5.0 ms. Spawning several threads with a step after each spreads them over as many cores.
+//! So a spawner notes its core ([`Spawner::here`]), spawns, and yields once ([`Spawner::yield_to_new`]):
+//! a new thread queued behind it runs at once, and its first act ([`Spawner::leave`]) is to move
+//! to another allowed core when it finds itself on the spawner's, keeping its allowed set as it
+//! was. A new thread the kernel already put on another core stays there. Two 5 ms jobs then took
+//! 5.2-5.3 ms. Moving the spawner instead was as fast when the new thread was queued behind it,
+//! but the kernel places about half of them on the idle core at once, and then the spawner
+//! moved onto the new thread's core.
 //!
 //! Only on Linux, and only where it can: a process allowed one core, or a failed call, leaves
 //! everything as it was. Elsewhere it does nothing.
 
-/// Moves the calling thread to the next core it is allowed on, keeping its allowed set; call it
-/// right after spawning a thread, so that the new thread does not wait behind this one.
-pub fn step_aside() {
-    #[cfg(target_os = "linux")]
-    linux::step_aside();
+/// The core of a thread about to spawn workers, which they leave.
+#[derive(Debug, Clone, Copy)]
+pub struct Spawner {
+    core: Option<usize>,
+}
+
+impl Spawner {
+    /// The calling thread's core, now.
+    pub fn here() -> Self {
+        #[cfg(target_os = "linux")]
+        let core = nix::sched::sched_getcpu().ok();
+        #[cfg(not(target_os = "linux"))]
+        let core = None;
+        Self { core }
+    }
+
+    /// Called by the spawner right after a spawn: a new thread queued on this core runs now,
+    /// and leaves it.
+    pub fn yield_to_new(&self) {
+        if self.core.is_some() {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Called first thing by a new thread: when it runs on the spawner's core, it moves to
+    /// another one it is allowed on; its set of allowed cores is left as it was.
+    pub fn leave(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(core) = self.core {
+            linux::leave(core);
+        }
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -28,53 +57,71 @@ mod linux {
     use nix::sched::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
     use nix::unistd::Pid;
 
-    pub(super) fn step_aside() {
+    pub(super) fn leave(core: usize) {
+        if sched_getcpu() != Ok(core) {
+            return;
+        }
         let me = Pid::from_raw(0);
-        let (Ok(allowed), Ok(current)) = (sched_getaffinity(me), sched_getcpu()) else {
+        let Ok(allowed) = sched_getaffinity(me) else {
             return;
         };
-        let Some(next) = next_allowed(|cpu| allowed.is_set(cpu).unwrap_or(false), current) else {
+        let Some(elsewhere) = without(&allowed, core) else {
             return;
         };
-        let mut only_next = CpuSet::new();
-        if only_next.set(next).is_ok() && sched_setaffinity(me, &only_next).is_ok() {
+        if sched_setaffinity(me, &elsewhere).is_ok() {
             // Every core back: the thread stays where it now runs until the scheduler moves it.
             let _ = sched_setaffinity(me, &allowed);
         }
     }
 
-    /// The first allowed core after `current`, counting round; `None` when `current` is the
-    /// only one.
-    pub(super) fn next_allowed(allowed: impl Fn(usize) -> bool, current: usize) -> Option<usize> {
-        let cores = CpuSet::count();
-        (1..cores)
-            .map(|k| (current + k) % cores)
-            .find(|&cpu| allowed(cpu))
+    /// `allowed` but `core`; `None` when nothing would be left.
+    pub(super) fn without(allowed: &CpuSet, core: usize) -> Option<CpuSet> {
+        let mut rest = *allowed;
+        rest.unset(core).ok()?;
+        (0..CpuSet::count())
+            .any(|cpu| rest.is_set(cpu).unwrap_or(false))
+            .then_some(rest)
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
 
-        #[test]
-        fn the_next_core_is_the_next_allowed_one_counting_round() {
-            let allowed = |cpu: usize| [0, 2, 5].contains(&cpu);
-            assert_eq!(next_allowed(allowed, 0), Some(2));
-            assert_eq!(next_allowed(allowed, 2), Some(5));
-            assert_eq!(next_allowed(allowed, 5), Some(0));
-            // A core outside the set (the thread ran there before a change of its set).
-            assert_eq!(next_allowed(allowed, 3), Some(5));
-            assert_eq!(next_allowed(|cpu| cpu == 3, 3), None);
-            assert_eq!(next_allowed(|_| false, 0), None);
+        fn set(cores: &[usize]) -> CpuSet {
+            let mut set = CpuSet::new();
+            for &core in cores {
+                set.set(core).unwrap();
+            }
+            set
         }
 
         #[test]
-        fn stepping_aside_leaves_the_allowed_cores_as_they_were() {
+        fn leaving_a_core_keeps_the_others_and_never_leaves_none() {
+            assert_eq!(without(&set(&[0, 2, 5]), 2), Some(set(&[0, 5])));
+            // A core outside the set (the set changed since the spawner ran there).
+            assert_eq!(without(&set(&[0, 5]), 3), Some(set(&[0, 5])));
+            assert_eq!(without(&set(&[3]), 3), None);
+        }
+
+        #[test]
+        fn a_new_thread_leaves_its_spawners_core_and_keeps_its_allowed_set() {
             let me = Pid::from_raw(0);
-            let before = sched_getaffinity(me).expect("affinity of this thread");
-            step_aside();
-            let after = sched_getaffinity(me).expect("affinity of this thread");
-            assert_eq!(before, after);
+            let allowed = sched_getaffinity(me).expect("affinity of this thread");
+            let cores = (0..CpuSet::count())
+                .filter(|&cpu| allowed.is_set(cpu).unwrap_or(false))
+                .count();
+            let spawner = super::super::Spawner::here();
+            let (core, after) = std::thread::spawn(move || {
+                spawner.leave();
+                (sched_getcpu().ok(), sched_getaffinity(me).ok())
+            })
+            .join()
+            .expect("the new thread");
+            assert_eq!(after, Some(allowed));
+            if cores > 1 && spawner.core.is_some() {
+                // Right after the move nothing has had time to bring it back.
+                assert_ne!(core, spawner.core);
+            }
         }
     }
 }
