@@ -11,7 +11,7 @@
 //! codes lets `decompress` refuse a different model instead of producing garbage. A batch is one
 //! file. Version 1 files (always raw, no `coding` field) still parse.
 //!
-//! Writing takes the codes in pieces ([`CodeHead::write`]): `ae compress` codes its chunks on
+//! Writing takes the codes in pieces ([`CodeHead::write_to`]): `ae compress` codes its chunks on
 //! several threads, and gathering them into one buffer, then copying that into a second one for
 //! the header and checksum, cost about 0.7 ms of page faults and copies on 10,000 images, which
 //! only one thread could do, at the end.
@@ -98,7 +98,7 @@ pub struct CodeFile<'a> {
     pub codes: &'a [u8],
 }
 
-/// A code file's fields but its codes: what [`CodeHead::write`] puts before the codes it is
+/// A code file's fields but its codes: what [`CodeHead::write_to`] puts before the codes it is
 /// given in pieces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodeHead {
@@ -123,7 +123,11 @@ impl CodeHead {
     /// [`CodeFile::to_bytes`] gives for their concatenation, without gathering them first.
     /// Returns the file's length. The header's encoding failing (it cannot with postcard's
     /// encoder) is an [`std::io::Error`] holding [`CodeFileError::Encode`].
-    pub fn write(&self, pieces: &[&[u8]], out: &mut impl Write) -> std::io::Result<u64> {
+    pub fn write_to<W: Write + ?Sized>(
+        &self,
+        pieces: &[&[u8]],
+        out: &mut W,
+    ) -> std::io::Result<u64> {
         let codes_len: usize = pieces.iter().map(|piece| piece.len()).sum();
         let prefix = self.prefix(codes_len).map_err(std::io::Error::other)?;
         let crc = crc_of(&prefix, pieces);
@@ -139,7 +143,15 @@ impl CodeHead {
     /// the other, and its byte slice as a varint length and the bytes: the head, the coding,
     /// then the length of the codes.
     fn prefix(&self, codes_len: usize) -> Result<Vec<u8>, CodeFileError> {
-        let head = WireHead {
+        let mut prefix =
+            postcard::to_stdvec(&(self.wire(), self.coding)).map_err(CodeFileError::Encode)?;
+        push_varint(&mut prefix, codes_len);
+        Ok(prefix)
+    }
+
+    /// The fields every version starts with, as this build writes them.
+    fn wire(&self) -> WireHead {
+        WireHead {
             magic: MAGIC,
             version: VERSION,
             model_sha256: self.model_sha256,
@@ -148,11 +160,7 @@ impl CodeHead {
             rows: self.rows,
             cols: self.cols,
             count: self.count,
-        };
-        let mut prefix =
-            postcard::to_stdvec(&(head, self.coding)).map_err(CodeFileError::Encode)?;
-        push_varint(&mut prefix, codes_len);
-        Ok(prefix)
+        }
     }
 
     /// The code file of these fields and `codes`.
@@ -184,7 +192,10 @@ fn crc_of(prefix: &[u8], pieces: &[&[u8]]) -> [u8; 4] {
 
 /// `Write::write_all` for several buffers in few system calls (`write_all_vectored` is not
 /// stable yet).
-fn write_all_vectored(out: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+fn write_all_vectored<W: Write + ?Sized>(
+    out: &mut W,
+    mut slices: &mut [IoSlice<'_>],
+) -> std::io::Result<()> {
     IoSlice::advance_slices(&mut slices, 0);
     while !slices.is_empty() {
         match out.write_vectored(slices) {
@@ -218,7 +229,7 @@ struct WireV1<'a> {
     codes: &'a [u8],
 }
 
-/// Read only: [`CodeHead::write`] writes the same bytes field by field.
+/// Read only: [`CodeHead::write_to`] writes the same bytes field by field.
 #[derive(Deserialize)]
 struct WireV2<'a> {
     head: WireHead,
@@ -253,7 +264,8 @@ pub fn push_coded(codes: &mut Vec<u8>, coded: &[u8]) {
     codes.extend_from_slice(coded);
 }
 
-/// Appends `value` as postcard and the records here write lengths: seven bits a byte, low first.
+/// Appends `value` as an LEB128 varint (seven bits a byte, low first), as postcard writes lengths
+/// and as the entropy records do.
 fn push_varint(bytes: &mut Vec<u8>, mut value: usize) {
     loop {
         let byte = (value & 0x7F) as u8;
@@ -526,7 +538,7 @@ mod tests {
     }
 
     /// The version-2 bytes as postcard writes the whole struct, and the CRC the parser checks:
-    /// an encoder written apart from [`CodeHead::write`], to compare it with.
+    /// an encoder written apart from [`CodeHead::write_to`], to compare it with.
     fn postcard_reference(head: &CodeHead, codes: &[u8]) -> Vec<u8> {
         #[derive(Serialize)]
         struct Reference<'a> {
@@ -539,16 +551,7 @@ mod tests {
             s.serialize_bytes(b)
         }
         let mut bytes = postcard::to_stdvec(&Reference {
-            head: WireHead {
-                magic: MAGIC,
-                version: VERSION,
-                model_sha256: head.model_sha256,
-                input: head.input,
-                latent: head.latent,
-                rows: head.rows,
-                cols: head.cols,
-                count: head.count,
-            },
+            head: head.wire(),
             coding: head.coding,
             codes,
         })
@@ -567,16 +570,47 @@ mod tests {
 
     impl Write for Trickle {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+        /// Like a real `writev`: across several buffers, stopping anywhere.
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
             self.calls += 1;
             if self.calls.is_multiple_of(3) {
                 return Err(std::io::ErrorKind::Interrupted.into());
             }
-            let n = buf.len().min(self.step);
-            self.bytes.extend_from_slice(&buf[..n]);
-            Ok(n)
+            let mut taken = 0;
+            for buf in bufs {
+                let n = buf.len().min(self.step - taken);
+                self.bytes.extend_from_slice(&buf[..n]);
+                taken += n;
+                if taken == self.step {
+                    break;
+                }
+            }
+            Ok(taken)
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
+        }
+    }
+
+    #[test]
+    fn codes_at_the_varint_edges_are_written_as_postcard_writes_them() {
+        let head = CodeHead {
+            model_sha256: [9; 32],
+            input: 6,
+            latent: 2,
+            rows: 2,
+            cols: 3,
+            count: 300,
+            coding: Coding::Raw,
+        };
+        for len in [0, 1, 127, 128, 16_383, 16_384] {
+            let codes: Vec<u8> = (0..len).map(|k| (k % 251) as u8).collect();
+            let (first, rest) = codes.split_at(len / 3);
+            let mut out = Vec::new();
+            head.write_to(&[first, &[], rest], &mut out).unwrap();
+            assert!(out == postcard_reference(&head, &codes), "{len} code bytes");
         }
     }
 
@@ -592,7 +626,7 @@ mod tests {
             }
         }
         let head = CodeFile::parse(&sample(&[1, 2])).unwrap().head();
-        let e = head.write(&[&[1, 2]], &mut Full).unwrap_err();
+        let e = head.write_to(&[&[1, 2]], &mut Full).unwrap_err();
         assert_eq!(e.to_string(), "disk full");
         struct Closed;
         impl Write for Closed {
@@ -603,7 +637,7 @@ mod tests {
                 Ok(())
             }
         }
-        let e = head.write(&[&[1, 2]], &mut Closed).unwrap_err();
+        let e = head.write_to(&[&[1, 2]], &mut Closed).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::WriteZero);
     }
 
@@ -636,7 +670,7 @@ mod tests {
             }
             let expected = postcard_reference(&head, &codes);
             let mut out = Trickle { bytes: Vec::new(), step, calls: 0 };
-            let len = head.write(&pieces, &mut out).unwrap();
+            let len = head.write_to(&pieces, &mut out).unwrap();
             prop_assert_eq!(len, expected.len() as u64);
             prop_assert!(out.bytes == expected, "bytes differ from the reference encoding");
             prop_assert!(head.with_codes(&codes).to_bytes().unwrap() == expected);

@@ -153,11 +153,13 @@ where
         }
         results.push((index, result));
     };
-    let spawner = Spawner::here();
     let (mut results, read_result) = std::thread::scope(|scope| {
+        let (shared, run) = (&shared, &run);
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                let handle = scope.spawn(|| {
+                // Where the reader is now: it may have moved since the last spawn.
+                let spawner = Spawner::here();
+                let handle = scope.spawn(move || {
                     spawner.leave();
                     let mut results = Vec::new();
                     while let Some(item) = shared.next() {

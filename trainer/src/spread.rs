@@ -1,4 +1,4 @@
-//! New threads start on a core of their own, not behind the thread that spawned them.
+//! New worker threads leave the core of the thread that spawned them.
 //!
 //! Linux often queues a new thread on the core of the thread that spawns it. On the two-core
 //! virtual machines this project is measured on, the idle core did not take the new thread over
@@ -7,16 +7,19 @@
 //! the new thread, took 8.5-9 ms instead of 5. In `ae compress` (about 25 ms on two threads)
 //! that is the coder's first chunks waiting while the reader runs alone.
 //!
-//! So a spawner notes its core ([`Spawner::here`]), spawns, and yields once ([`Spawner::yield_to_new`]):
-//! a new thread queued behind it runs at once, and its first act ([`Spawner::leave`]) is to move
-//! to another allowed core when it finds itself on the spawner's, keeping its allowed set as it
-//! was. A new thread the kernel already put on another core stays there. Two 5 ms jobs then took
+//! So a spawner notes its core ([`Spawner::here`]), spawns, and yields once
+//! ([`Spawner::yield_to_new`]): a new thread queued behind it runs at once, and its first act
+//! ([`Spawner::leave`]) is to move to another allowed core when it finds itself on the
+//! spawner's, then to set its allowed cores back to the ones it had. A new thread the kernel already put on another core stays there. Two 5 ms jobs then took
 //! 5.2-5.3 ms. Moving the spawner instead was as fast when the new thread was queued behind it,
 //! but the kernel places about half of them on the idle core at once, and then the spawner
 //! moved onto the new thread's core.
 //!
-//! Only on Linux, and only where it can: a process allowed one core, or a failed call, leaves
-//! everything as it was. Elsewhere it does nothing.
+//! Only on Linux, and only where it can: a process allowed one core, or a failed first call,
+//! leaves everything as it was. The set given back is the one the thread had, now set
+//! explicitly; should even a second try to give it back fail (the allowed cores changed in
+//! between), the worker keeps away from the spawner's core for the rest of its short life.
+//! Elsewhere it does nothing.
 
 /// The core of a thread about to spawn workers, which they leave.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +53,11 @@ impl Spawner {
             linux::leave(core);
         }
     }
+
+    /// The core this spawner ran on, if known.
+    pub fn core(&self) -> Option<usize> {
+        self.core
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -57,21 +65,22 @@ mod linux {
     use nix::sched::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
     use nix::unistd::Pid;
 
-    pub(super) fn leave(core: usize) {
+    /// Moves the calling thread off `core` if it runs there; returns the core it ran on while
+    /// barred from `core` (`None` when it did not move).
+    pub(super) fn leave(core: usize) -> Option<usize> {
         if sched_getcpu() != Ok(core) {
-            return;
+            return None;
         }
         let me = Pid::from_raw(0);
-        let Ok(allowed) = sched_getaffinity(me) else {
-            return;
-        };
-        let Some(elsewhere) = without(&allowed, core) else {
-            return;
-        };
-        if sched_setaffinity(me, &elsewhere).is_ok() {
-            // Every core back: the thread stays where it now runs until the scheduler moves it.
+        let allowed = sched_getaffinity(me).ok()?;
+        let elsewhere = without(&allowed, core)?;
+        sched_setaffinity(me, &elsewhere).ok()?;
+        let moved_to = sched_getcpu().ok();
+        // Every core back: the thread stays where it now runs until the scheduler moves it.
+        if sched_setaffinity(me, &allowed).is_err() {
             let _ = sched_setaffinity(me, &allowed);
         }
+        moved_to
     }
 
     /// `allowed` but `core`; `None` when nothing would be left.
@@ -104,23 +113,36 @@ mod linux {
         }
 
         #[test]
-        fn a_new_thread_leaves_its_spawners_core_and_keeps_its_allowed_set() {
+        fn a_thread_on_the_spawners_core_leaves_it_and_keeps_its_allowed_set() {
             let me = Pid::from_raw(0);
             let allowed = sched_getaffinity(me).expect("affinity of this thread");
-            let cores = (0..CpuSet::count())
-                .filter(|&cpu| allowed.is_set(cpu).unwrap_or(false))
-                .count();
-            let spawner = super::super::Spawner::here();
-            let (core, after) = std::thread::spawn(move || {
-                spawner.leave();
-                (sched_getcpu().ok(), sched_getaffinity(me).ok())
+            let Ok(here) = sched_getcpu() else {
+                return;
+            };
+            // Run on the spawner's core for certain: pinned there, then given every core back.
+            let mut only_here = CpuSet::new();
+            only_here.set(here).expect("a core number within the set");
+            let spawner = crate::spread::Spawner::here();
+            let (on_core, moved_to, after) = std::thread::spawn(move || {
+                let pinned = sched_setaffinity(me, &only_here).is_ok()
+                    && sched_setaffinity(me, &allowed).is_ok()
+                    && spawner.core() == Some(here);
+                let on_core = pinned && sched_getcpu() == Ok(here);
+                let moved_to = if on_core { leave(here) } else { None };
+                (on_core, moved_to, sched_getaffinity(me).ok())
             })
             .join()
             .expect("the new thread");
             assert_eq!(after, Some(allowed));
-            if cores > 1 && spawner.core.is_some() {
-                // Right after the move nothing has had time to bring it back.
-                assert_ne!(core, spawner.core);
+            if let Some(core) = moved_to {
+                assert_ne!(
+                    core, here,
+                    "still on the spawner's core while barred from it"
+                );
+            }
+            // On the spawner's core with somewhere else to go, it must have moved.
+            if on_core && without(&allowed, here).is_some() {
+                assert!(moved_to.is_some(), "did not move off the spawner's core");
             }
         }
     }

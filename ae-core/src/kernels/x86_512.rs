@@ -249,22 +249,19 @@ pub(crate) unsafe fn encode_f32_packed_images(
     outs: &mut [&mut [f32]],
 ) {
     let len = xs.first().map_or(0, |x| x.len());
+    debug_assert!(xs.iter().all(|x| x.len() == len) && outs.len() == xs.len());
     for (b, block) in packed.chunks_exact(ENCODER_ROWS * len.max(1)).enumerate() {
         let rows = b * ENCODER_ROWS..(b + 1) * ENCODER_ROWS;
         let mut i = 0;
         while i < xs.len() {
-            // The images after this step, or the first ones (for the next block), which ask
-            // for their inputs while it runs.
-            let next = |k: usize| {
-                xs.get(k)
-                    .or(xs.first())
-                    .map_or(xs[i].as_ptr(), |n| n.as_ptr())
-            };
+            // The images after this step (counting round to the first ones, for the next
+            // block), which ask for their inputs while it runs.
+            let next = |k: usize| xs[k % xs.len()].as_ptr();
             // The first step brings the block from L2 into L1, ahead of its loads; the others
             // find it there.
             let first = i == 0;
-            // Two images per weight load while two of the same length are left.
-            if xs.get(i + 1).is_some_and(|x| x.len() == len) {
+            // Two images per weight load while two are left.
+            if i + 1 < xs.len() {
                 // SAFETY: the CPU features and the layout are the caller's contract.
                 let accs = unsafe {
                     packed_encoder_step::<2>(
@@ -306,8 +303,9 @@ const SPREAD_FROM: usize = LANES;
 /// The eight row accumulators of one packed encoder block for each of the `N` images `xs`
 /// (one or two): chunk by chunk, in lane order, as [`dot_f32_rows`] keeps them. Two images share
 /// each weight load, and their sixteen chains hide the add latency better than eight (batch
-/// encode 1.23-1.28 to 1.11-1.18 µs per image, four alternating pairs); each image's
-/// accumulators see the same operations in the same order either way.
+/// encode 1.27-1.29 to 1.14-1.21 µs per image, alternating bench binaries); each image's
+/// accumulators see the same operations in the same order either way. The decoder does the
+/// same with two codes in [`packed_decoder_pair`], written out because its lanes are split.
 ///
 /// With `PREFETCH`, every line is requested from L2 [`PREFETCH_LINES`] ahead of its load
 /// (measured: 1.71 to 1.45 µs for one 784 -> 64 image). Each chunk also asks for the same chunk
@@ -325,6 +323,12 @@ unsafe fn packed_encoder_block<const PREFETCH: bool, const N: usize>(
     xs: [&[f32]; N],
     next: [*const f32; N],
 ) -> [[__m512; ENCODER_ROWS]; N] {
+    const {
+        assert!(
+            N == 1 || N == 2,
+            "one or two images: 8 * N accumulators in registers"
+        )
+    };
     let chunks = xs[0].len() / LANES;
     let base = block.as_ptr();
     // SAFETY: the caller's contract: each load reads chunk `k < chunks` of an `x` or row `r`'s
@@ -332,7 +336,11 @@ unsafe fn packed_encoder_block<const PREFETCH: bool, const N: usize>(
     unsafe {
         let mut acc = [[_mm512_setzero_ps(); ENCODER_ROWS]; N];
         for k in 0..chunks {
-            let xv = xs.map(|x| _mm512_loadu_ps(x.as_ptr().add(k * LANES)));
+            // A loop, not a closure: a closure might be compiled without AVX-512.
+            let mut xv = [_mm512_setzero_ps(); N];
+            for (v, x) in xv.iter_mut().zip(xs) {
+                *v = _mm512_loadu_ps(x.as_ptr().add(k * LANES));
+            }
             for n in next {
                 _mm_prefetch::<_MM_HINT_T0>(n.wrapping_add(k * LANES).cast());
             }

@@ -393,7 +393,7 @@ pub(crate) fn compress(a: &CompressArgs) -> Result<()> {
     let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
     let mut file_bytes = 0;
     fsio::write_atomic_with(&a.output, |out| {
-        file_bytes = head.write(&pieces, out)?;
+        file_bytes = head.write_to(&pieces, out)?;
         Ok(())
     })?;
     if a.stats {
