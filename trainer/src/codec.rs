@@ -239,8 +239,8 @@ struct WireV2<'a> {
 }
 
 impl WireHead {
-    fn into_file(self, coding: Coding, codes: &[u8]) -> CodeFile<'_> {
-        CodeFile {
+    fn into_head(self, coding: Coding) -> CodeHead {
+        CodeHead {
             model_sha256: self.model_sha256,
             input: self.input,
             latent: self.latent,
@@ -248,7 +248,6 @@ impl WireHead {
             cols: self.cols,
             count: self.count,
             coding,
-            codes,
         }
     }
 }
@@ -358,11 +357,11 @@ impl<'a> CodeFile<'a> {
         let file = match head.1 {
             1 => {
                 let w: WireV1<'a> = take_all(body)?;
-                w.head.into_file(Coding::Raw, w.codes)
+                w.head.into_head(Coding::Raw).with_codes(w.codes)
             }
             VERSION => {
                 let w: WireV2<'a> = take_all(body)?;
-                w.head.into_file(w.coding, w.codes)
+                w.head.into_head(w.coding).with_codes(w.codes)
             }
             other => return Err(CodeFileError::Version(other)),
         };
