@@ -196,12 +196,16 @@ fn assert_prepared_equals_portable(params: &Params, images: &[u8], count: usize)
 #[test]
 fn prepared_models_equal_portable_kernels_on_every_instruction_set() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-    // 784/64, 1024/16 and 528/32 take the packed VNNI kernels where the CPU has them; the rest
-    // do not fit them (rows not a multiple of 16) and take the aligned generic ones.
+    // 784/64, 1024/16, 528/32, 240/48 and 160/32 take the packed VNNI kernels where the CPU
+    // has them: between them, one to four blocks of 16 codes in the encoder's last pass, codes
+    // of 4, 8, 12 and 16 groups, and one to four blocks of 16 pixels in the decoder's last pass.
+    // The rest do not fit them (rows not a multiple of 16) and take the aligned generic ones.
     for (input, latent) in [
         (784, 64),
         (1024, 16),
         (528, 32),
+        (240, 48),
+        (160, 32),
         (64, 8),
         (37, 5),
         (100, 17),

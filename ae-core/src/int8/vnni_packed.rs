@@ -117,46 +117,93 @@ pub(crate) unsafe fn encode(
         .enumerate()
     {
         let n = blocks.len() / block_bytes;
-        // SAFETY: the CPU features are the caller's contract. Each load reads the 64 bytes of
-        // group `g` of block `b < n`, inside `blocks`; the stores write `dots`.
-        unsafe {
-            let mut even = [_mm512_setzero_si512(); 4];
-            let mut odd = [_mm512_setzero_si512(); 4];
-            let mut g = 0;
-            while g + 1 < groups {
-                let (x0, x1) = (broadcast4(pixels, g), broadcast4(pixels, g + 1));
-                for b in 0..n {
-                    let base = blocks.as_ptr().add(b * block_bytes + g * 64);
-                    even[b] = _mm512_dpbusd_epi32(even[b], x0, _mm512_load_si512(base.cast()));
-                    odd[b] =
-                        _mm512_dpbusd_epi32(odd[b], x1, _mm512_load_si512(base.add(64).cast()));
-                }
-                g += 2;
+        // SAFETY: the CPU features are the caller's contract; `blocks` holds `n` whole blocks of
+        // `groups` 64-byte groups, and each call reads as many blocks as its constant says.
+        let sums = unsafe {
+            let z = _mm512_setzero_si512();
+            match n {
+                4 => block_dots::<4>(blocks, block_bytes, groups, pixels),
+                3 => four(z, block_dots::<3>(blocks, block_bytes, groups, pixels)),
+                2 => four(z, block_dots::<2>(blocks, block_bytes, groups, pixels)),
+                1 => four(z, block_dots::<1>(blocks, block_bytes, groups, pixels)),
+                _ => continue,
             }
-            if g < groups {
-                let x0 = broadcast4(pixels, g);
-                for (b, e) in even.iter_mut().enumerate().take(n) {
-                    let base = blocks.as_ptr().add(b * block_bytes + g * 64);
-                    *e = _mm512_dpbusd_epi32(*e, x0, _mm512_load_si512(base.cast()));
-                }
+        };
+        let sums = sums.get(..n).unwrap_or_default();
+        if let Some(records) = records {
+            for (b, sum) in sums.iter().enumerate() {
+                let first = quad * 4 * BLOCK + b * BLOCK;
+                let out = out.get_mut(b * BLOCK..).unwrap_or(&mut []);
+                // SAFETY: the CPU features are the caller's contract; `codes16` checks its slices.
+                unsafe { codes16(records, first, zero_point, *sum, out) };
             }
-            if let Some(records) = records {
-                for b in 0..n {
-                    let sum = _mm512_add_epi32(even[b], odd[b]);
-                    let first = quad * 4 * BLOCK + b * BLOCK;
-                    let out = out.get_mut(b * BLOCK..).unwrap_or(&mut []);
-                    codes16(records, first, zero_point, sum, out);
-                }
-                continue;
-            }
-            for b in 0..n {
-                let sum = _mm512_add_epi32(even[b], odd[b]);
-                _mm512_storeu_si512(dots.as_mut_ptr().add(b * BLOCK).cast(), sum);
-            }
+            continue;
+        }
+        for (b, sum) in sums.iter().enumerate() {
+            // SAFETY: AVX-512F (the caller's contract); `dots` holds four blocks of 16.
+            unsafe { _mm512_storeu_si512(dots.as_mut_ptr().add(b * BLOCK).cast(), *sum) };
         }
         for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
             *o = encoder_code(&m.encoder, zero_point, quad * 4 * BLOCK + k, dot);
         }
+    }
+}
+
+/// `NB <= 4` sums in the first places of four, the rest `zero`.
+#[inline(always)]
+fn four<const NB: usize>(zero: __m512i, sums: [__m512i; NB]) -> [__m512i; 4] {
+    let mut all = [zero; 4];
+    for (a, s) in all.iter_mut().zip(sums) {
+        *a = s;
+    }
+    all
+}
+
+/// One image's dot products with `NB` consecutive blocks of `blocks` (each `block_bytes` long,
+/// `groups` groups of 64 bytes), even and odd groups apart: `2 * NB` chains.
+///
+/// `NB` is a constant so that the loop over blocks unrolls and the accumulators stay in
+/// registers. With a run-time count the fourth block's pair lived on the stack, stored and
+/// reloaded in every step, and the time depended on where those stores fell against the
+/// weights' addresses modulo 4 KiB, which the stack's random offset decides: 0.5, 0.75 or
+/// 1.3 µs per image by process (5, 22 and 3 processes of 30), against 0.25 µs in every process
+/// with the constant.
+///
+/// # Safety
+/// The CPU supports AVX-512F, AVX-512 VNNI and AVX2; `blocks` holds at least `NB` blocks.
+#[inline(always)]
+unsafe fn block_dots<const NB: usize>(
+    blocks: &[i8],
+    block_bytes: usize,
+    groups: usize,
+    pixels: &[u8],
+) -> [__m512i; NB] {
+    // SAFETY: the CPU features are the caller's contract. Each load reads the 64 bytes of group
+    // `g < groups` of block `b < NB`, inside `blocks`.
+    unsafe {
+        let mut even = [_mm512_setzero_si512(); NB];
+        let mut odd = [_mm512_setzero_si512(); NB];
+        // Whole words of four pixels two at a time; the rest (an odd or partial last group) below.
+        let words = pixels.as_chunks::<4>().0;
+        let pairs = words.get(..groups).unwrap_or(words).as_chunks::<2>().0;
+        let word = |w: &[u8; 4]| _mm512_set1_epi32(i32::from_le_bytes(*w));
+        for (pair, [w0, w1]) in pairs.iter().enumerate() {
+            let g = 2 * pair;
+            let (x0, x1) = (word(w0), word(w1));
+            for b in 0..NB {
+                let base = blocks.as_ptr().add(b * block_bytes + g * 64);
+                even[b] = _mm512_dpbusd_epi32(even[b], x0, _mm512_load_si512(base.cast()));
+                odd[b] = _mm512_dpbusd_epi32(odd[b], x1, _mm512_load_si512(base.add(64).cast()));
+            }
+        }
+        for g in 2 * pairs.len()..groups {
+            let x0 = broadcast4(pixels, g);
+            for (b, e) in even.iter_mut().enumerate() {
+                let base = blocks.as_ptr().add(b * block_bytes + g * 64);
+                *e = _mm512_dpbusd_epi32(*e, x0, _mm512_load_si512(base.cast()));
+            }
+        }
+        core::array::from_fn(|b| _mm512_add_epi32(even[b], odd[b]))
     }
 }
 
@@ -318,57 +365,118 @@ pub(crate) unsafe fn decode(
     code: &[u8],
     pixels: &mut [u8],
 ) {
-    let layer = &m.decoder;
-    let groups = code.len().div_ceil(4).min(MAX_DECODER_GROUPS);
-    let block_bytes = BLOCK * groups * 4;
+    let layer = DecoderParts {
+        packed,
+        bias,
+        multipliers: m.decoder.multipliers,
+        shifts: m.decoder.shifts,
+        table,
+    };
+    // SAFETY: the caller's contract; `fits` makes the code length a multiple of 16 and at most
+    // 64, so its groups of four are one of these.
+    unsafe {
+        match code.len().div_ceil(4) {
+            4 => decode_groups::<4>(&layer, code, pixels),
+            8 => decode_groups::<8>(&layer, code, pixels),
+            12 => decode_groups::<12>(&layer, code, pixels),
+            16 => decode_groups::<16>(&layer, code, pixels),
+            _ => {}
+        }
+    }
+}
+
+/// What the single-image decoder reads besides the code.
+struct DecoderParts<'a> {
+    packed: &'a [i8],
+    bias: &'a [i32],
+    multipliers: &'a [[u8; 4]],
+    shifts: &'a [u8],
+    table: &'a [u32],
+}
+
+/// [`decode`] for a code of `G` groups of four bytes, four blocks of rows at a time.
+///
+/// `G` and the block counts are constants so that every loop unrolls: the `G` broadcast groups
+/// and the eight accumulators then stay in registers (24 of the 32), each weight vector is read
+/// straight into `vpdpbusd` from memory, and no step branches on the block count. (The run-time
+/// loops it replaces kept their accumulators in registers too, so the time is the same; the
+/// decoder's time is the weights' stream from L2 and the requantization with its table lookup.)
+///
+/// # Safety
+/// As [`decode`], with `code.len().div_ceil(4) == G`.
+#[inline(always)]
+unsafe fn decode_groups<const G: usize>(layer: &DecoderParts<'_>, code: &[u8], pixels: &mut [u8]) {
+    let block_bytes = BLOCK * G * 4;
     // SAFETY: the CPU features are the caller's contract (here and below).
-    let q: [__m512i; MAX_DECODER_GROUPS] = core::array::from_fn(|g| unsafe { broadcast4(code, g) });
-    let blocks = packed
+    let q: [__m512i; G] = core::array::from_fn(|g| unsafe { broadcast4(code, g) });
+    let blocks = layer
+        .packed
         .chunks(4 * block_bytes)
-        .zip(bias.chunks(4 * BLOCK))
+        .zip(layer.bias.chunks(4 * BLOCK))
         .zip(layer.multipliers.chunks(4 * BLOCK))
         .zip(layer.shifts.chunks(4 * BLOCK))
         .zip(pixels.chunks_mut(4 * BLOCK));
     for ((((weights, bias), mult), shift), out) in blocks {
         let n = (weights.len() / block_bytes).min(bias.len() / BLOCK);
-        // SAFETY: the CPU features are the caller's contract. Block `b < n` has its 16 biases in
-        // `bias` and its `groups` 64-byte groups in `weights`; `finish16` checks its slices.
-        unsafe {
-            // Even groups into `acc` (which starts at the bias), odd ones into `odd`: eight
-            // chains for four blocks.
-            let mut acc: [__m512i; 4] = core::array::from_fn(|b| {
-                if b < n {
-                    _mm512_loadu_si512(bias.as_ptr().add(b * BLOCK).cast())
-                } else {
-                    _mm512_setzero_si512()
-                }
-            });
-            let mut odd = [_mm512_setzero_si512(); 4];
-            for (g, qg) in q.iter().enumerate().take(groups) {
-                for b in 0..n {
-                    let w =
-                        _mm512_load_si512(weights.as_ptr().add(b * block_bytes + g * 64).cast());
-                    if g % 2 == 0 {
-                        acc[b] = _mm512_dpbusd_epi32(acc[b], *qg, w);
-                    } else {
-                        odd[b] = _mm512_dpbusd_epi32(odd[b], *qg, w);
-                    }
-                }
+        // SAFETY: the CPU features are the caller's contract; `weights` holds `n` blocks of `G`
+        // 64-byte groups and `bias` their `n * 16` biases, and each call reads as many blocks as
+        // its constant says.
+        let sums = unsafe {
+            let z = _mm512_setzero_si512();
+            match n {
+                4 => decoder_dots::<G, 4>(weights, bias, &q),
+                3 => four(z, decoder_dots::<G, 3>(weights, bias, &q)),
+                2 => four(z, decoder_dots::<G, 2>(weights, bias, &q)),
+                1 => four(z, decoder_dots::<G, 1>(weights, bias, &q)),
+                _ => continue,
             }
-            for (a, o) in acc.iter_mut().zip(odd) {
-                *a = _mm512_add_epi32(*a, o);
-            }
-            for (b, a) in acc.iter().enumerate().take(n) {
-                let rows = b * BLOCK..(b + 1) * BLOCK;
+        };
+        for (b, sum) in sums.iter().enumerate().take(n) {
+            let rows = b * BLOCK..(b + 1) * BLOCK;
+            // SAFETY: the CPU features are the caller's contract; `finish16` checks its slices.
+            unsafe {
                 finish16(
-                    *a,
+                    *sum,
                     mult.get(rows.clone()).unwrap_or(&[]),
                     shift.get(rows.clone()).unwrap_or(&[]),
-                    table,
+                    layer.table,
                     out.get_mut(rows).unwrap_or(&mut []),
-                );
+                )
+            };
+        }
+    }
+}
+
+/// The biased dot products of `NB` consecutive decoder blocks with the code's `G` broadcast
+/// groups: even groups into accumulators that start at the bias, odd ones apart.
+///
+/// # Safety
+/// The CPU supports AVX-512F and AVX-512 VNNI; `weights` holds at least `NB` blocks of `G`
+/// 64-byte groups and `bias` at least `16 * NB` values.
+#[inline(always)]
+unsafe fn decoder_dots<const G: usize, const NB: usize>(
+    weights: &[i8],
+    bias: &[i32],
+    q: &[__m512i; G],
+) -> [__m512i; NB] {
+    let block_bytes = BLOCK * G * 4;
+    // SAFETY: the CPU features are the caller's contract; every load is inside `weights` or
+    // `bias` by the lengths above.
+    unsafe {
+        let mut even: [__m512i; NB] =
+            core::array::from_fn(|b| _mm512_loadu_si512(bias.as_ptr().add(b * BLOCK).cast()));
+        let mut odd = [_mm512_setzero_si512(); NB];
+        for (g, qg) in q.iter().enumerate() {
+            for b in 0..NB {
+                let w = _mm512_load_si512(weights.as_ptr().add(b * block_bytes + g * 64).cast());
+                if g % 2 == 0 {
+                    even[b] = _mm512_dpbusd_epi32(even[b], *qg, w);
+                } else {
+                    odd[b] = _mm512_dpbusd_epi32(odd[b], *qg, w);
+                }
             }
         }
+        core::array::from_fn(|b| _mm512_add_epi32(even[b], odd[b]))
     }
 }
 
