@@ -517,30 +517,40 @@ pub(crate) unsafe fn encode_images(
                 p2.as_chunks::<4>().0,
                 p3.as_chunks::<4>().0,
             );
-            let pairs = w0s
+            // Pairs of whole words, as many in every image, so the loop carries no bounds
+            // checks (they had it load each word behind two compares).
+            let whole = w0s
                 .len()
                 .min(w1s.len())
                 .min(w2s.len())
                 .min(w3s.len())
-                .min(groups)
-                / 2;
-            let word = |w: &[[u8; 4]], g: usize| {
-                _mm512_set1_epi32(i32::from_le_bytes(w.get(g).copied().unwrap_or_default()))
-            };
+                .min(groups);
+            fn pairs_of(w: &[[u8; 4]], whole: usize) -> &[[[u8; 4]; 2]] {
+                w.get(..whole).unwrap_or(w).as_chunks::<2>().0
+            }
+            let (q0, q1, q2, q3) = (
+                pairs_of(w0s, whole),
+                pairs_of(w1s, whole),
+                pairs_of(w2s, whole),
+                pairs_of(w3s, whole),
+            );
+            let pairs = q0.len();
+            let word = |w: &[u8; 4]| _mm512_set1_epi32(i32::from_le_bytes(*w));
             let (mut e0, mut e1, mut e2, mut e3) = (z, z, z, z);
             let (mut o0, mut o1, mut o2, mut o3) = (z, z, z, z);
-            for pair in 0..pairs {
+            let steps = q0.iter().zip(q1).zip(q2).zip(q3);
+            for (pair, ((([a0, a1], [b0, b1]), [c0, c1]), [d0, d1])) in steps.enumerate() {
                 let g = 2 * pair;
                 let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
                 let w1 = _mm512_load_si512(block.as_ptr().add(g * 64 + 64).cast());
-                e0 = _mm512_dpbusd_epi32(e0, word(w0s, g), w0);
-                e1 = _mm512_dpbusd_epi32(e1, word(w1s, g), w0);
-                e2 = _mm512_dpbusd_epi32(e2, word(w2s, g), w0);
-                e3 = _mm512_dpbusd_epi32(e3, word(w3s, g), w0);
-                o0 = _mm512_dpbusd_epi32(o0, word(w0s, g + 1), w1);
-                o1 = _mm512_dpbusd_epi32(o1, word(w1s, g + 1), w1);
-                o2 = _mm512_dpbusd_epi32(o2, word(w2s, g + 1), w1);
-                o3 = _mm512_dpbusd_epi32(o3, word(w3s, g + 1), w1);
+                e0 = _mm512_dpbusd_epi32(e0, word(a0), w0);
+                e1 = _mm512_dpbusd_epi32(e1, word(b0), w0);
+                e2 = _mm512_dpbusd_epi32(e2, word(c0), w0);
+                e3 = _mm512_dpbusd_epi32(e3, word(d0), w0);
+                o0 = _mm512_dpbusd_epi32(o0, word(a1), w1);
+                o1 = _mm512_dpbusd_epi32(o1, word(b1), w1);
+                o2 = _mm512_dpbusd_epi32(o2, word(c1), w1);
+                o3 = _mm512_dpbusd_epi32(o3, word(d1), w1);
             }
             for g in 2 * pairs..groups {
                 let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
