@@ -312,7 +312,7 @@ pub struct PreparedInt8<'a> {
 #[cfg(ae_core_avx512)]
 struct Packed {
     encoder: AlignedCopy<i8>,
-    encoder_records: Option<crate::int8::vnni_packed::EncoderRecords>,
+    encoder_records: crate::int8::vnni_packed::EncoderRecords,
     decoder: AlignedCopy<i8>,
     decoder_bias: Vec<i32>,
     table: Vec<u32>,
@@ -328,7 +328,7 @@ impl Packed {
         let (input, latent) = m.dims.as_usize();
         Some(Packed {
             encoder: AlignedCopy::new(&pack(m.encoder.weights, latent, input)),
-            encoder_records: crate::int8::vnni_packed::EncoderRecords::new(&m.encoder, latent),
+            encoder_records: crate::int8::vnni_packed::EncoderRecords::new(&m.encoder, latent)?,
             decoder: AlignedCopy::new(&pack(m.decoder.weights, input, latent)),
             decoder_bias: folded_bias(&m.decoder, latent, m.latent_zero_point),
             table: crate::sigmoid_lut::TABLE
@@ -393,7 +393,7 @@ impl<'a> PreparedInt8<'a> {
         #[cfg(ae_core_avx512)]
         if let Some(packed) = &self.packed {
             use crate::int8::vnni_packed::{encode, encode_images, IMAGES};
-            let records = packed.encoder_records.as_ref();
+            let records = &packed.encoder_records;
             let whole = pixels.len() / (IMAGES * input) * IMAGES;
             let (pixel_groups, pixel_rest) = pixels.split_at(whole * input);
             let (code_groups, code_rest) = codes.split_at_mut(whole * latent);

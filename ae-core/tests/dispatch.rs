@@ -259,10 +259,20 @@ fn whole_block_float_shapes_agree_on_every_instruction_set() {
 
 /// Shapes the property tests reach only by chance: the MNIST model's whole blocks (the packed
 /// VNNI and float kernels, the four- and eight-image batches) and rows that are multiples of 16
-/// with small shifts.
+/// with small shifts. Between them the packed int8 kernels see one to four blocks in the
+/// encoder's and the decoder's last pass and codes of 4, 8, 12 and 16 groups of four.
 #[test]
 fn whole_block_shapes_agree_on_every_instruction_set() {
-    for (input, latent, shift) in [(784, 64, 40), (784, 64, 28), (256, 16, 33), (48, 32, 30)] {
+    for (input, latent, shift) in [
+        (784, 64, 40),
+        (784, 64, 28),
+        (256, 16, 33),
+        (48, 32, 30),
+        (1024, 16, 40),
+        (528, 32, 40),
+        (240, 48, 40),
+        (160, 32, 36),
+    ] {
         let file = int8_model(input, latent, 7 + input as u64, shift);
         let buf = aligned(&file);
         let Ok(ModelRef::Int8(m)) = ModelRef::parse(&buf.0[..file.len()]) else {
@@ -280,6 +290,57 @@ fn whole_block_shapes_agree_on_every_instruction_set() {
                 int8_kernels::decode_portable(&m, &a, &mut vec![0; latent], &mut pb);
                 assert_eq!(pa, pb, "{} {input}/{latent}", isa.name());
             }
+            #[cfg(feature = "std")]
+            prepared_int8_agrees(&m, isa, &pixels);
         }
+    }
+}
+
+/// A prepared int8 model on `isa` (packed where it fits), one image at a time and as one batch
+/// (two passes of four and one image left), against the portable kernels.
+#[cfg(feature = "std")]
+fn prepared_int8_agrees(m: &format::Int8Ref<'_>, isa: Isa, pixels: &[u8]) {
+    let dims = m.dims();
+    let (input, latent) = (dims.input as usize, dims.latent as usize);
+    let images = pixels.len() / input;
+    let (mut want_codes, mut want_pixels) = (vec![0u8; images * latent], vec![0u8; images * input]);
+    for (k, img) in pixels.chunks_exact(input).enumerate() {
+        let code = &mut want_codes[k * latent..][..latent];
+        int8_kernels::encode_portable(m, img, code);
+        let out = &mut want_pixels[k * input..][..input];
+        int8_kernels::decode_portable(m, code, &mut vec![0; latent], out);
+    }
+    let p = ae_core::prepared::PreparedInt8::with_isa(*m, isa);
+    let (mut codes, mut back) = (vec![0u8; images * latent], vec![0u8; images * input]);
+    p.encode_batch(images, pixels, &mut codes).unwrap();
+    p.decode_batch(images, &codes, &mut back).unwrap();
+    assert_eq!(
+        codes,
+        want_codes,
+        "{} prepared batch, {input}/{latent}",
+        isa.name()
+    );
+    assert_eq!(
+        back,
+        want_pixels,
+        "{} prepared batch, {input}/{latent}",
+        isa.name()
+    );
+    for (k, img) in pixels.chunks_exact(input).enumerate() {
+        let (mut code, mut out) = (vec![0u8; latent], vec![0u8; input]);
+        p.encode(img, &mut code).unwrap();
+        p.decode(&code, &mut out).unwrap();
+        assert_eq!(
+            code,
+            want_codes[k * latent..][..latent],
+            "{} prepared",
+            isa.name()
+        );
+        assert_eq!(
+            out,
+            want_pixels[k * input..][..input],
+            "{} prepared",
+            isa.name()
+        );
     }
 }

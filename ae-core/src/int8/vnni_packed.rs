@@ -21,7 +21,7 @@ extern crate std;
 use core::arch::x86_64::*;
 use std::vec::Vec;
 
-use super::{encoder_code, sigmoid_lut, Int8Ref, QuantLayerRef};
+use super::{sigmoid_lut, Int8Ref, QuantLayerRef};
 
 /// Rows per packed block (the `i32` lanes of a 512-bit register).
 pub(crate) const BLOCK: usize = 16;
@@ -92,115 +92,118 @@ unsafe fn broadcast4(bytes: &[u8], g: usize) -> __m512i {
     unsafe { _mm512_set1_epi32(i32::from_le_bytes(word)) }
 }
 
-/// The encoder on packed weights: `packed` from [`pack`] of the encoder, `latent` rows;
-/// sixteen codes per vector when `records` are given, else one by one.
+/// The encoder on packed weights: `packed` from [`pack`] of the encoder, `latent` rows,
+/// sixteen codes per vector.
 ///
 /// # Safety
 /// The CPU supports AVX-512F, AVX-512BW, AVX-512 VNNI and AVX2; `fits(m)`; `packed` is the
-/// encoder packed for `m`; `pixels.len()` is the input length and `code.len()` the latent one.
+/// encoder packed for `m` and `records` its records; `pixels.len()` is the input length and
+/// `code.len()` the latent one.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2")]
 pub(crate) unsafe fn encode(
     m: &Int8Ref<'_>,
     packed: &[i8],
-    records: Option<&EncoderRecords>,
+    records: &EncoderRecords,
     pixels: &[u8],
     code: &mut [u8],
 ) {
-    let input = m.dims.as_usize().0;
-    let groups = input.div_ceil(4);
+    let groups = m.dims.as_usize().0.div_ceil(4);
     let block_bytes = BLOCK * groups * 4;
     let zero_point = i32::from(m.latent_zero_point);
-    let mut dots = [0i32; BLOCK * 4];
+    let pairs = word_pairs(pixels, groups);
     for (quad, (blocks, out)) in packed
         .chunks(4 * block_bytes)
         .zip(code.chunks_mut(4 * BLOCK))
         .enumerate()
     {
-        let n = blocks.len() / block_bytes;
-        // SAFETY: the CPU features are the caller's contract; `blocks` holds `n` whole blocks of
-        // `groups` 64-byte groups, and each call reads as many blocks as its constant says.
-        let sums = unsafe {
-            let z = _mm512_setzero_si512();
-            match n {
-                4 => block_dots::<4>(blocks, block_bytes, groups, pixels),
-                3 => four(z, block_dots::<3>(blocks, block_bytes, groups, pixels)),
-                2 => four(z, block_dots::<2>(blocks, block_bytes, groups, pixels)),
-                1 => four(z, block_dots::<1>(blocks, block_bytes, groups, pixels)),
-                _ => continue,
+        let first = quad * 4 * BLOCK;
+        // SAFETY: the CPU features are the caller's contract; `blocks` holds as many whole
+        // blocks of `groups` groups as the arm's constant says.
+        unsafe {
+            match blocks.len() / block_bytes {
+                4 => encode_blocks::<4>(blocks, groups, pairs, records, first, zero_point, out),
+                3 => encode_blocks::<3>(blocks, groups, pairs, records, first, zero_point, out),
+                2 => encode_blocks::<2>(blocks, groups, pairs, records, first, zero_point, out),
+                1 => encode_blocks::<1>(blocks, groups, pairs, records, first, zero_point, out),
+                n => debug_assert!(n == 4, "the encoder's packing ends in a partial block"),
             }
-        };
-        let sums = sums.get(..n).unwrap_or_default();
-        if let Some(records) = records {
-            for (b, sum) in sums.iter().enumerate() {
-                let first = quad * 4 * BLOCK + b * BLOCK;
-                let out = out.get_mut(b * BLOCK..).unwrap_or(&mut []);
-                // SAFETY: the CPU features are the caller's contract; `codes16` checks its slices.
-                unsafe { codes16(records, first, zero_point, *sum, out) };
-            }
-            continue;
-        }
-        for (b, sum) in sums.iter().enumerate() {
-            // SAFETY: AVX-512F (the caller's contract); `dots` holds four blocks of 16.
-            unsafe { _mm512_storeu_si512(dots.as_mut_ptr().add(b * BLOCK).cast(), *sum) };
-        }
-        for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
-            *o = encoder_code(&m.encoder, zero_point, quad * 4 * BLOCK + k, dot);
         }
     }
 }
 
-/// `NB <= 4` sums in the first places of four, the rest `zero`.
+/// The pixels' whole words of four, in pairs (one even and one odd group per step), at most
+/// `groups` words. `fits` makes the input a multiple of 16, so there is no partial or odd group.
+fn word_pairs(pixels: &[u8], groups: usize) -> &[[[u8; 4]; 2]] {
+    debug_assert!(groups.is_multiple_of(2) && pixels.len() >= 4 * groups);
+    let words = pixels.as_chunks::<4>().0;
+    words.get(..groups).unwrap_or(words).as_chunks::<2>().0
+}
+
+/// A word of four pixels in every lane.
+///
+/// # Safety
+/// The CPU supports AVX-512F.
 #[inline(always)]
-fn four<const NB: usize>(zero: __m512i, sums: [__m512i; NB]) -> [__m512i; 4] {
-    let mut all = [zero; 4];
-    for (a, s) in all.iter_mut().zip(sums) {
-        *a = s;
-    }
-    all
+unsafe fn broadcast_word(word: &[u8; 4]) -> __m512i {
+    // SAFETY: register-only AVX-512F (the caller's contract).
+    unsafe { _mm512_set1_epi32(i32::from_le_bytes(*word)) }
 }
 
-/// One image's dot products with `NB` consecutive blocks of `blocks` (each `block_bytes` long,
-/// `groups` groups of 64 bytes), even and odd groups apart: `2 * NB` chains.
+/// The codes of `NB` consecutive encoder blocks (rows `first..first + 16 * NB`) into `out`.
+///
+/// # Safety
+/// As [`block_dots`]; the CPU also supports AVX-512BW.
+#[inline(always)]
+unsafe fn encode_blocks<const NB: usize>(
+    blocks: &[i8],
+    groups: usize,
+    pairs: &[[[u8; 4]; 2]],
+    records: &EncoderRecords,
+    first: usize,
+    zero_point: i32,
+    out: &mut [u8],
+) {
+    // SAFETY: the caller's contract; `codes16` checks its slices.
+    unsafe {
+        let sums = block_dots::<NB>(blocks, groups, pairs);
+        for (b, sum) in sums.into_iter().enumerate() {
+            let out = out.get_mut(b * BLOCK..).unwrap_or(&mut []);
+            codes16(records, first + b * BLOCK, zero_point, sum, out);
+        }
+    }
+}
+
+/// One image's dot products with `NB` consecutive blocks of `groups` groups, even and odd
+/// groups apart: `2 * NB` chains.
 ///
 /// `NB` is a constant so that the loop over blocks unrolls and the accumulators stay in
 /// registers. With a run-time count the fourth block's pair lived on the stack, stored and
-/// reloaded in every step, and the time depended on where those stores fell against the
-/// weights' addresses modulo 4 KiB, which the stack's random offset decides: 0.5, 0.75 or
-/// 1.3 µs per image by process (5, 22 and 3 processes of 30), against 0.25 µs in every process
-/// with the constant.
+/// reloaded in every step, and the speed depended on where those stores fell against the
+/// weights' addresses modulo 4 KiB, which the stack's random offset decides: up to five times
+/// slower, by process.
 ///
 /// # Safety
-/// The CPU supports AVX-512F, AVX-512 VNNI and AVX2; `blocks` holds at least `NB` blocks.
+/// The CPU supports AVX-512F, AVX-512 VNNI and AVX2; `blocks` holds at least `NB` blocks of
+/// `groups` 64-byte groups; `pairs` has at most `groups / 2` pairs.
 #[inline(always)]
 unsafe fn block_dots<const NB: usize>(
     blocks: &[i8],
-    block_bytes: usize,
     groups: usize,
-    pixels: &[u8],
+    pairs: &[[[u8; 4]; 2]],
 ) -> [__m512i; NB] {
+    let block_bytes = BLOCK * groups * 4;
     // SAFETY: the CPU features are the caller's contract. Each load reads the 64 bytes of group
     // `g < groups` of block `b < NB`, inside `blocks`.
     unsafe {
         let mut even = [_mm512_setzero_si512(); NB];
         let mut odd = [_mm512_setzero_si512(); NB];
-        // Whole words of four pixels two at a time; the rest (an odd or partial last group) below.
-        let words = pixels.as_chunks::<4>().0;
-        let pairs = words.get(..groups).unwrap_or(words).as_chunks::<2>().0;
-        let word = |w: &[u8; 4]| _mm512_set1_epi32(i32::from_le_bytes(*w));
         for (pair, [w0, w1]) in pairs.iter().enumerate() {
             let g = 2 * pair;
-            let (x0, x1) = (word(w0), word(w1));
+            let (x0, x1) = (broadcast_word(w0), broadcast_word(w1));
             for b in 0..NB {
                 let base = blocks.as_ptr().add(b * block_bytes + g * 64);
-                even[b] = _mm512_dpbusd_epi32(even[b], x0, _mm512_load_si512(base.cast()));
-                odd[b] = _mm512_dpbusd_epi32(odd[b], x1, _mm512_load_si512(base.add(64).cast()));
-            }
-        }
-        for g in 2 * pairs.len()..groups {
-            let x0 = broadcast4(pixels, g);
-            for (b, e) in even.iter_mut().enumerate() {
-                let base = blocks.as_ptr().add(b * block_bytes + g * 64);
-                *e = _mm512_dpbusd_epi32(*e, x0, _mm512_load_si512(base.cast()));
+                even[b] = _mm512_dpbusd_epi32(even[b], x0, _mm512_loadu_si512(base.cast()));
+                odd[b] = _mm512_dpbusd_epi32(odd[b], x1, _mm512_loadu_si512(base.add(64).cast()));
             }
         }
         core::array::from_fn(|b| _mm512_add_epi32(even[b], odd[b]))
@@ -372,18 +375,23 @@ pub(crate) unsafe fn decode(
         shifts: m.decoder.shifts,
         table,
     };
-    // SAFETY: the caller's contract; `fits` makes the code length a multiple of 16 and at most
-    // 64, so its groups of four are one of these.
+    // SAFETY: the caller's contract. `fits` makes the latent length, which is the code's, a
+    // multiple of 16 no longer than `4 * MAX_DECODER_GROUPS`, so its groups of four are one of
+    // these (whatever the length, each arm reads weights and biases by whole blocks only).
     unsafe {
         match code.len().div_ceil(4) {
             4 => decode_groups::<4>(&layer, code, pixels),
             8 => decode_groups::<8>(&layer, code, pixels),
             12 => decode_groups::<12>(&layer, code, pixels),
             16 => decode_groups::<16>(&layer, code, pixels),
-            _ => {}
+            groups => debug_assert!(groups == 16, "a code that `fits` rejects"),
         }
     }
 }
+
+// The arms above are the multiples of four up to `MAX_DECODER_GROUPS` (a block of 16 codes is
+// four groups).
+const _: () = assert!(MAX_DECODER_GROUPS == 16 && BLOCK == 16);
 
 /// What the single-image decoder reads besides the code.
 struct DecoderParts<'a> {
@@ -395,12 +403,6 @@ struct DecoderParts<'a> {
 }
 
 /// [`decode`] for a code of `G` groups of four bytes, four blocks of rows at a time.
-///
-/// `G` and the block counts are constants so that every loop unrolls: the `G` broadcast groups
-/// and the eight accumulators then stay in registers (24 of the 32), each weight vector is read
-/// straight into `vpdpbusd` from memory, and no step branches on the block count. (The run-time
-/// loops it replaces kept their accumulators in registers too, so the time is the same; the
-/// decoder's time is the weights' stream from L2 and the requantization with its table lookup.)
 ///
 /// # Safety
 /// As [`decode`], with `code.len().div_ceil(4) == G`.
@@ -417,58 +419,63 @@ unsafe fn decode_groups<const G: usize>(layer: &DecoderParts<'_>, code: &[u8], p
         .zip(layer.shifts.chunks(4 * BLOCK))
         .zip(pixels.chunks_mut(4 * BLOCK));
     for ((((weights, bias), mult), shift), out) in blocks {
-        let n = (weights.len() / block_bytes).min(bias.len() / BLOCK);
-        // SAFETY: the CPU features are the caller's contract; `weights` holds `n` blocks of `G`
-        // 64-byte groups and `bias` their `n * 16` biases, and each call reads as many blocks as
-        // its constant says.
-        let sums = unsafe {
-            let z = _mm512_setzero_si512();
-            match n {
-                4 => decoder_dots::<G, 4>(weights, bias, &q),
-                3 => four(z, decoder_dots::<G, 3>(weights, bias, &q)),
-                2 => four(z, decoder_dots::<G, 2>(weights, bias, &q)),
-                1 => four(z, decoder_dots::<G, 1>(weights, bias, &q)),
-                _ => continue,
-            }
+        let rows = Rows {
+            weights,
+            bias,
+            mult,
+            shift,
+            table: layer.table,
         };
-        for (b, sum) in sums.iter().enumerate().take(n) {
-            let rows = b * BLOCK..(b + 1) * BLOCK;
-            // SAFETY: the CPU features are the caller's contract; `finish16` checks its slices.
-            unsafe {
-                finish16(
-                    *sum,
-                    mult.get(rows.clone()).unwrap_or(&[]),
-                    shift.get(rows.clone()).unwrap_or(&[]),
-                    layer.table,
-                    out.get_mut(rows).unwrap_or(&mut []),
-                )
-            };
+        // SAFETY: the CPU features are the caller's contract; `weights` and `bias` hold as many
+        // whole blocks as the arm's constant says.
+        unsafe {
+            match (weights.len() / block_bytes).min(bias.len() / BLOCK) {
+                4 => decode_blocks::<G, 4>(&rows, &q, out),
+                3 => decode_blocks::<G, 3>(&rows, &q, out),
+                2 => decode_blocks::<G, 2>(&rows, &q, out),
+                1 => decode_blocks::<G, 1>(&rows, &q, out),
+                n => debug_assert!(n == 4, "the decoder's packing ends in a partial block"),
+            }
         }
     }
 }
 
-/// The biased dot products of `NB` consecutive decoder blocks with the code's `G` broadcast
-/// groups: even groups into accumulators that start at the bias, odd ones apart.
+/// Up to four blocks of decoder rows: their packed weights, folded biases and records.
+struct Rows<'a> {
+    weights: &'a [i8],
+    bias: &'a [i32],
+    mult: &'a [[u8; 4]],
+    shift: &'a [u8],
+    table: &'a [u32],
+}
+
+/// The pixels of `NB` consecutive decoder blocks into `out`.
+///
+/// `G` and `NB` are constants so that every loop unrolls: the `G` broadcast groups and the
+/// eight accumulators stay in registers (24 of the 32), each weight vector goes straight from
+/// memory into `vpdpbusd`, and no step branches on the block count.
 ///
 /// # Safety
-/// The CPU supports AVX-512F and AVX-512 VNNI; `weights` holds at least `NB` blocks of `G`
-/// 64-byte groups and `bias` at least `16 * NB` values.
+/// The CPU supports AVX-512F, AVX-512BW, AVX-512 VNNI and AVX2; `rows.weights` holds at least
+/// `NB` blocks of `G` 64-byte groups and `rows.bias` at least `16 * NB` values; `rows.table` is
+/// the sigmoid table widened to `u32`.
 #[inline(always)]
-unsafe fn decoder_dots<const G: usize, const NB: usize>(
-    weights: &[i8],
-    bias: &[i32],
+unsafe fn decode_blocks<const G: usize, const NB: usize>(
+    rows: &Rows<'_>,
     q: &[__m512i; G],
-) -> [__m512i; NB] {
+    out: &mut [u8],
+) {
     let block_bytes = BLOCK * G * 4;
-    // SAFETY: the CPU features are the caller's contract; every load is inside `weights` or
-    // `bias` by the lengths above.
+    // SAFETY: the CPU features are the caller's contract; every load is inside `rows.weights`
+    // or `rows.bias` by the lengths above; `finish16` checks its slices.
     unsafe {
         let mut even: [__m512i; NB] =
-            core::array::from_fn(|b| _mm512_loadu_si512(bias.as_ptr().add(b * BLOCK).cast()));
+            core::array::from_fn(|b| _mm512_loadu_si512(rows.bias.as_ptr().add(b * BLOCK).cast()));
         let mut odd = [_mm512_setzero_si512(); NB];
         for (g, qg) in q.iter().enumerate() {
             for b in 0..NB {
-                let w = _mm512_load_si512(weights.as_ptr().add(b * block_bytes + g * 64).cast());
+                let w = rows.weights.as_ptr().add(b * block_bytes + g * 64);
+                let w = _mm512_loadu_si512(w.cast());
                 if g % 2 == 0 {
                     even[b] = _mm512_dpbusd_epi32(even[b], *qg, w);
                 } else {
@@ -476,7 +483,16 @@ unsafe fn decoder_dots<const G: usize, const NB: usize>(
                 }
             }
         }
-        core::array::from_fn(|b| _mm512_add_epi32(even[b], odd[b]))
+        for (b, (e, o)) in even.into_iter().zip(odd).enumerate() {
+            let r = b * BLOCK..(b + 1) * BLOCK;
+            finish16(
+                _mm512_add_epi32(e, o),
+                rows.mult.get(r.clone()).unwrap_or(&[]),
+                rows.shift.get(r.clone()).unwrap_or(&[]),
+                rows.table,
+                out.get_mut(r).unwrap_or(&mut []),
+            );
+        }
     }
 }
 
@@ -493,71 +509,40 @@ pub(crate) const IMAGES: usize = 4; // the kernels below name four accumulators 
 pub(crate) unsafe fn encode_images(
     m: &Int8Ref<'_>,
     packed: &[i8],
-    records: Option<&EncoderRecords>,
+    records: &EncoderRecords,
     pixels: [&[u8]; IMAGES],
     codes: [&mut [u8]; IMAGES],
 ) {
-    let input = m.dims.as_usize().0;
-    let groups = input.div_ceil(4);
+    let groups = m.dims.as_usize().0.div_ceil(4);
     let block_bytes = BLOCK * groups * 4;
     let zero_point = i32::from(m.latent_zero_point);
+    // The four images' word pairs, cut to one length so the loop carries no bounds checks.
+    let [q0, q1, q2, q3] = pixels.map(|p| word_pairs(p, groups));
+    let steps = q0.len().min(q1.len()).min(q2.len()).min(q3.len());
+    let (q0, q1, q2, q3) = (&q0[..steps], &q1[..steps], &q2[..steps], &q3[..steps]);
     let mut codes = codes;
     for (b, block) in packed.chunks_exact(block_bytes).enumerate() {
         // SAFETY: the CPU features are the caller's contract. Each load reads the 64 bytes of
-        // group `g < groups` of this block; `codes16` checks its slices.
+        // group `g < groups` of this block (`steps <= groups / 2`); `codes16` checks its slices.
         unsafe {
             // Four images, even and odd groups apart: eight named accumulators, so that they
             // stay in registers (as arrays indexed in a loop they went to the stack).
             let z = _mm512_setzero_si512();
-            let [p0, p1, p2, p3] = pixels;
-            // Whole groups of four pixels as words (the last, partial group goes below).
-            let (w0s, w1s, w2s, w3s) = (
-                p0.as_chunks::<4>().0,
-                p1.as_chunks::<4>().0,
-                p2.as_chunks::<4>().0,
-                p3.as_chunks::<4>().0,
-            );
-            // Pairs of whole words, as many in every image, so the loop carries no bounds
-            // checks (they had it load each word behind two compares).
-            let whole = w0s
-                .len()
-                .min(w1s.len())
-                .min(w2s.len())
-                .min(w3s.len())
-                .min(groups);
-            fn pairs_of(w: &[[u8; 4]], whole: usize) -> &[[[u8; 4]; 2]] {
-                w.get(..whole).unwrap_or(w).as_chunks::<2>().0
-            }
-            let (q0, q1, q2, q3) = (
-                pairs_of(w0s, whole),
-                pairs_of(w1s, whole),
-                pairs_of(w2s, whole),
-                pairs_of(w3s, whole),
-            );
-            let pairs = q0.len();
-            let word = |w: &[u8; 4]| _mm512_set1_epi32(i32::from_le_bytes(*w));
             let (mut e0, mut e1, mut e2, mut e3) = (z, z, z, z);
             let (mut o0, mut o1, mut o2, mut o3) = (z, z, z, z);
-            let steps = q0.iter().zip(q1).zip(q2).zip(q3);
-            for (pair, ((([a0, a1], [b0, b1]), [c0, c1]), [d0, d1])) in steps.enumerate() {
+            let words = q0.iter().zip(q1).zip(q2).zip(q3);
+            for (pair, ((([a0, a1], [b0, b1]), [c0, c1]), [d0, d1])) in words.enumerate() {
                 let g = 2 * pair;
-                let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
-                let w1 = _mm512_load_si512(block.as_ptr().add(g * 64 + 64).cast());
-                e0 = _mm512_dpbusd_epi32(e0, word(a0), w0);
-                e1 = _mm512_dpbusd_epi32(e1, word(b0), w0);
-                e2 = _mm512_dpbusd_epi32(e2, word(c0), w0);
-                e3 = _mm512_dpbusd_epi32(e3, word(d0), w0);
-                o0 = _mm512_dpbusd_epi32(o0, word(a1), w1);
-                o1 = _mm512_dpbusd_epi32(o1, word(b1), w1);
-                o2 = _mm512_dpbusd_epi32(o2, word(c1), w1);
-                o3 = _mm512_dpbusd_epi32(o3, word(d1), w1);
-            }
-            for g in 2 * pairs..groups {
-                let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
-                e0 = _mm512_dpbusd_epi32(e0, broadcast4(p0, g), w0);
-                e1 = _mm512_dpbusd_epi32(e1, broadcast4(p1, g), w0);
-                e2 = _mm512_dpbusd_epi32(e2, broadcast4(p2, g), w0);
-                e3 = _mm512_dpbusd_epi32(e3, broadcast4(p3, g), w0);
+                let w0 = _mm512_loadu_si512(block.as_ptr().add(g * 64).cast());
+                let w1 = _mm512_loadu_si512(block.as_ptr().add(g * 64 + 64).cast());
+                e0 = _mm512_dpbusd_epi32(e0, broadcast_word(a0), w0);
+                e1 = _mm512_dpbusd_epi32(e1, broadcast_word(b0), w0);
+                e2 = _mm512_dpbusd_epi32(e2, broadcast_word(c0), w0);
+                e3 = _mm512_dpbusd_epi32(e3, broadcast_word(d0), w0);
+                o0 = _mm512_dpbusd_epi32(o0, broadcast_word(a1), w1);
+                o1 = _mm512_dpbusd_epi32(o1, broadcast_word(b1), w1);
+                o2 = _mm512_dpbusd_epi32(o2, broadcast_word(c1), w1);
+                o3 = _mm512_dpbusd_epi32(o3, broadcast_word(d1), w1);
             }
             let sums = [
                 _mm512_add_epi32(e0, o0),
@@ -567,16 +552,7 @@ pub(crate) unsafe fn encode_images(
             ];
             for (code, sum) in codes.iter_mut().zip(sums) {
                 let out = code.get_mut(b * BLOCK..).unwrap_or(&mut []);
-                match records {
-                    Some(records) => codes16(records, b * BLOCK, zero_point, sum, out),
-                    None => {
-                        let mut dots = [0i32; BLOCK];
-                        _mm512_storeu_si512(dots.as_mut_ptr().cast(), sum);
-                        for (k, (o, dot)) in out.iter_mut().zip(dots).enumerate() {
-                            *o = encoder_code(&m.encoder, zero_point, b * BLOCK + k, dot);
-                        }
-                    }
-                }
+                codes16(records, b * BLOCK, zero_point, sum, out);
             }
         }
     }
@@ -599,6 +575,8 @@ pub(crate) unsafe fn decode_images(
     let layer = &m.decoder;
     let groups = codes[0].len().div_ceil(4).min(MAX_DECODER_GROUPS);
     let block_bytes = BLOCK * groups * 4;
+    // `fits` makes the latent a multiple of 16: the groups come in pairs.
+    debug_assert!(groups.is_multiple_of(2));
     // Per group of four bytes, the codes' words, broadcast from memory inside the loop.
     let words: [[i32; IMAGES]; MAX_DECODER_GROUPS] = core::array::from_fn(|g| {
         core::array::from_fn(|i| {
@@ -626,8 +604,8 @@ pub(crate) unsafe fn decode_images(
             let (mut o0, mut o1, mut o2, mut o3) = (z, z, z, z);
             let mut g = 0;
             while g + 1 < groups {
-                let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
-                let w1 = _mm512_load_si512(block.as_ptr().add(g * 64 + 64).cast());
+                let w0 = _mm512_loadu_si512(block.as_ptr().add(g * 64).cast());
+                let w1 = _mm512_loadu_si512(block.as_ptr().add(g * 64 + 64).cast());
                 let (q, r) = (&words[g], &words[g + 1]);
                 e0 = _mm512_dpbusd_epi32(e0, _mm512_set1_epi32(q[0]), w0);
                 e1 = _mm512_dpbusd_epi32(e1, _mm512_set1_epi32(q[1]), w0);
@@ -638,14 +616,6 @@ pub(crate) unsafe fn decode_images(
                 o2 = _mm512_dpbusd_epi32(o2, _mm512_set1_epi32(r[2]), w1);
                 o3 = _mm512_dpbusd_epi32(o3, _mm512_set1_epi32(r[3]), w1);
                 g += 2;
-            }
-            if g < groups {
-                let w0 = _mm512_load_si512(block.as_ptr().add(g * 64).cast());
-                let q = &words[g];
-                e0 = _mm512_dpbusd_epi32(e0, _mm512_set1_epi32(q[0]), w0);
-                e1 = _mm512_dpbusd_epi32(e1, _mm512_set1_epi32(q[1]), w0);
-                e2 = _mm512_dpbusd_epi32(e2, _mm512_set1_epi32(q[2]), w0);
-                e3 = _mm512_dpbusd_epi32(e3, _mm512_set1_epi32(q[3]), w0);
             }
             let sums = [
                 _mm512_add_epi32(e0, o0),
