@@ -368,11 +368,11 @@ pub(crate) unsafe fn decode(
     code: &[u8],
     pixels: &mut [u8],
 ) {
-    let layer = DecoderParts {
-        packed,
+    let layer = Rows {
+        weights: packed,
         bias,
-        multipliers: m.decoder.multipliers,
-        shifts: m.decoder.shifts,
+        mult: m.decoder.multipliers,
+        shift: m.decoder.shifts,
         table,
     };
     // SAFETY: the caller's contract. `fits` makes the latent length, which is the code's, a
@@ -393,30 +393,21 @@ pub(crate) unsafe fn decode(
 // four groups).
 const _: () = assert!(MAX_DECODER_GROUPS == 16 && BLOCK == 16);
 
-/// What the single-image decoder reads besides the code.
-struct DecoderParts<'a> {
-    packed: &'a [i8],
-    bias: &'a [i32],
-    multipliers: &'a [[u8; 4]],
-    shifts: &'a [u8],
-    table: &'a [u32],
-}
-
 /// [`decode`] for a code of `G` groups of four bytes, four blocks of rows at a time.
 ///
 /// # Safety
 /// As [`decode`], with `code.len().div_ceil(4) == G`.
 #[inline(always)]
-unsafe fn decode_groups<const G: usize>(layer: &DecoderParts<'_>, code: &[u8], pixels: &mut [u8]) {
+unsafe fn decode_groups<const G: usize>(layer: &Rows<'_>, code: &[u8], pixels: &mut [u8]) {
     let block_bytes = BLOCK * G * 4;
     // SAFETY: the CPU features are the caller's contract (here and below).
     let q: [__m512i; G] = core::array::from_fn(|g| unsafe { broadcast4(code, g) });
     let blocks = layer
-        .packed
+        .weights
         .chunks(4 * block_bytes)
         .zip(layer.bias.chunks(4 * BLOCK))
-        .zip(layer.multipliers.chunks(4 * BLOCK))
-        .zip(layer.shifts.chunks(4 * BLOCK))
+        .zip(layer.mult.chunks(4 * BLOCK))
+        .zip(layer.shift.chunks(4 * BLOCK))
         .zip(pixels.chunks_mut(4 * BLOCK));
     for ((((weights, bias), mult), shift), out) in blocks {
         let rows = Rows {
@@ -440,7 +431,8 @@ unsafe fn decode_groups<const G: usize>(layer: &DecoderParts<'_>, code: &[u8], p
     }
 }
 
-/// Up to four blocks of decoder rows: their packed weights, folded biases and records.
+/// Decoder rows (the whole layer, or up to four blocks of it): their packed weights, folded
+/// biases, requantization records, and the sigmoid table widened to `u32`.
 struct Rows<'a> {
     weights: &'a [i8],
     bias: &'a [i32],
